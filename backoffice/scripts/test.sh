@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the whole test suite twice: on the embedded default (SQLite, no Redis), then on
+# MariaDB + Redis. Without REQUIRE_SERVICES=1 the second pass is skipped, with one line saying why,
+# when MariaDB or Redis is unreachable; with it, that is a failure. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REQUIREMENTS=requirements-dev.txt EXTRA_DEBIAN_PACKAGES="chromium" source backoffice/scripts/setup-env.sh
+
+export DJANGO_SETTINGS_MODULE=backoffice.settings
+export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/results/test-output}
+mkdir -p "$TEST_OUTPUT_DIR"
+database_url=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/backoffice}
+redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+
+echo "== pass 1: SQLite, no Redis"
+env -u DATABASE_URL -u REDIS_URL .venv/bin/python -m pytest tests "$@"
+
+echo "== pass 2: MariaDB + Redis"
+if ! problem=$(DATABASE_URL=$database_url REDIS_URL=$redis_url .venv/bin/python backoffice/scripts/services_check.py); then
+  if [ "${REQUIRE_SERVICES:-0}" = "1" ]; then
+    echo "FAILED: MariaDB + Redis are required but unreachable: $problem" >&2
+    exit 1
+  fi
+  echo "Skipping the MariaDB + Redis pass: $problem (set REQUIRE_SERVICES=1 to make this a failure)."
+  exit 0
+fi
+DATABASE_URL=$database_url REDIS_URL=$redis_url .venv/bin/python -m pytest tests "$@"

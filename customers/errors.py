@@ -1,0 +1,25 @@
+"""Domain errors: each carries a clear, translated message the admin shows as a form error."""
+
+
+class DomainError(Exception):
+    """A business rule refused the request; nothing was written."""
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class InvalidAmount(DomainError):
+    pass
+
+
+class InsufficientBalance(DomainError):
+    pass
+
+
+class InactiveCustomer(DomainError):
+    pass
+
+
+class IdempotencyConflict(DomainError):
+    """A token was replayed with different parameters."""

@@ -1,0 +1,220 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import MONEY, Customer
+
+
+def regex_validate(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(_("Not a valid regular expression: %(error)s"), params={"error": exc}) from None
+
+
+class Product(models.Model):
+    class Executor(models.TextChoices):
+        SANDBOX = "sandbox", _("sandbox (built in)")
+        HTTP = "http", _("HTTP endpoint")
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Use letters, digits, “_”, “.” and “-” only."))],
+    )
+    name = models.CharField(_("name"), max_length=100)
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+    min_quantity = models.PositiveIntegerField(_("minimum quantity"), default=1, validators=[MinValueValidator(1)])
+    max_quantity = models.PositiveIntegerField(_("maximum quantity"), default=1000, validators=[MinValueValidator(1)])
+    target_pattern = models.CharField(
+        _("target pattern"),
+        max_length=200,
+        blank=True,
+        validators=[regex_validate],
+        help_text=_("Regular expression the whole target must match; empty accepts any target."),
+    )
+    executor = models.CharField(_("executor"), max_length=10, choices=Executor.choices, default=Executor.SANDBOX)
+    endpoint = models.URLField(_("endpoint"), blank=True, help_text=_("HTTP executor: the URL orders are POSTed to."))
+    timeout_seconds = models.PositiveIntegerField(_("timeout (seconds)"), default=10, validators=[MinValueValidator(1)])
+    sandbox_delay_ms = models.PositiveIntegerField(_("sandbox delay (ms)"), default=500)
+    max_attempts = models.PositiveSmallIntegerField(
+        _("maximum attempts"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty uses the platform default."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="product_unit_price_not_negative"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=1), name="product_min_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(max_quantity__gte=F("min_quantity")), name="product_max_quantity_at_least_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def clean(self):
+        if self.max_quantity is not None and self.min_quantity is not None and self.max_quantity < self.min_quantity:
+            raise ValidationError({"max_quantity": _("The maximum quantity cannot be below the minimum.")})
+        if self.executor == self.Executor.HTTP and not self.endpoint:
+            raise ValidationError({"endpoint": _("The HTTP executor needs an endpoint.")})
+
+    @property
+    def attempts_allowed(self) -> int:
+        return self.max_attempts or settings.ORDER_MAX_ATTEMPTS
+
+
+class PricePolicy(models.Model):
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="price_policies", verbose_name=_("product")
+    )
+    min_quantity = models.PositiveIntegerField(_("from quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+
+    class Meta:
+        verbose_name = _("price policy")
+        verbose_name_plural = _("price policies")
+        ordering = ["product", "min_quantity"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "min_quantity"], name="price_policy_unique_step"),
+            models.CheckConstraint(condition=Q(min_quantity__gte=1), name="price_policy_min_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="price_policy_unit_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"≥ {self.min_quantity}: {self.unit_price}"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    # The lifecycle: every allowed (from, to). Services refuse anything else.
+    TRANSITIONS = {
+        Status.PENDING: (Status.RUNNING, Status.CANCELLED),
+        Status.RUNNING: (Status.SUCCEEDED, Status.PENDING, Status.FAILED),
+        Status.SUCCEEDED: (),
+        Status.FAILED: (),
+        Status.CANCELLED: (),
+    }
+    REFUNDED_STATUSES = (Status.CANCELLED, Status.FAILED)
+
+    order_no = models.CharField(_("order number"), max_length=32, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders", verbose_name=_("product"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    target = models.CharField(_("target"), max_length=255)
+    unit_price = models.DecimalField(_("unit price"), editable=False, **MONEY)
+    list_amount = models.DecimalField(_("list amount"), editable=False, **MONEY)
+    discount_percent = models.DecimalField(_("discount (% off)"), max_digits=5, decimal_places=2, editable=False)
+    amount = models.DecimalField(_("amount"), editable=False, **MONEY)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, editable=False
+    )
+    memo = models.CharField(_("memo"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    token = models.CharField(_("idempotency token"), max_length=64, unique=True, editable=False)
+
+    # What the agent needs.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0, editable=False)
+    available_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, editable=False)
+    lease_owner = models.CharField(_("held by"), max_length=100, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+    result = models.TextField(_("result"), blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="order_customer_created"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="order_created"),
+            models.Index(fields=["status", "available_at"], name="order_ready"),
+            models.Index(fields=["status", "lease_expires_at"], name="order_lease"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(discount_percent__gte=0) & Q(discount_percent__lte=100),
+                name="order_discount_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "succeeded", "failed", "cancelled"]),
+                name="order_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_no
+
+    def available_statuses(self) -> tuple[str, ...]:
+        return self.TRANSITIONS[self.status]
+
+
+class MyOrder(Order):
+    """A customer's own orders (the admin scopes it to the signed-in customer)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("my order")
+        verbose_name_plural = _("my orders")
+
+
+class OrderEvent(models.Model):
+    """One status change: who (a user or an agent), when, from, to, and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(_("from"), max_length=10, blank=True, choices=Order.Status.choices)
+    to_status = models.CharField(_("to"), max_length=10, choices=Order.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by user"),
+    )
+    agent = models.CharField(_("by agent"), max_length=100, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"

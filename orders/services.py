@@ -1,0 +1,350 @@
+"""The only writers of order status and order money (through customers.services.ledger_post).
+
+Locks are always taken customer row first, then order row, so a cancel and an agent's failure
+refund on the same order serialise instead of deadlocking.
+"""
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.errors import IdempotencyConflict, InactiveCustomer
+from customers.models import Customer, LedgerEntry
+from customers.money import quantize_money
+from customers.services import balance_sufficient_check, customer_lock, ledger_post
+from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
+from orders.models import Order, OrderEvent, Product
+from orders.queue import ready_queue_push
+
+Status = Order.Status
+
+
+@dataclass(frozen=True)
+class Quote:
+    unit_price: Decimal
+    list_amount: Decimal
+    discount_percent: Decimal
+    amount: Decimal
+    balance: Decimal
+
+
+def quantity_parse(value) -> int:
+    """A whole number above zero; "3", 3 and 3.0-free strings only (no floats, no bools)."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidQuantity(_("The quantity must be a whole number."))
+    if isinstance(value, str):
+        value = value.strip()
+        if not re.fullmatch(r"[+-]?\d+", value):
+            raise InvalidQuantity(_("The quantity must be a whole number."))
+    try:
+        quantity = int(value)
+    except (TypeError, ValueError):
+        raise InvalidQuantity(_("The quantity must be a whole number.")) from None
+    if quantity <= 0:
+        raise InvalidQuantity(_("The quantity must be greater than zero."))
+    return quantity
+
+
+def unit_price_for(*, product: Product, quantity: int) -> Decimal:
+    """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
+    policy = product.price_policies.filter(min_quantity__lte=quantity).order_by("-min_quantity").first()
+    return policy.unit_price if policy else product.unit_price
+
+
+def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
+    if not customer.is_active:
+        raise InactiveCustomer(_("Customer %(customer)s is inactive.") % {"customer": customer})
+    if not product.is_active:
+        raise InactiveProduct(_("Product %(product)s is not available.") % {"product": product})
+    if not product.min_quantity <= quantity <= product.max_quantity:
+        raise InvalidQuantity(
+            _("The quantity for %(product)s must be between %(min)s and %(max)s.")
+            % {"product": product, "min": product.min_quantity, "max": product.max_quantity}
+        )
+    if target is not None and product.target_pattern and not re.fullmatch(product.target_pattern, target):
+        raise TargetMismatch(
+            _("“%(target)s” is not a valid target for %(product)s.") % {"target": target, "product": product}
+        )
+
+
+def _quote(*, customer: Customer, product: Product, quantity: int) -> Quote:
+    unit_price = unit_price_for(product=product, quantity=quantity)
+    list_amount = quantize_money(unit_price * quantity)
+    discount = customer.tier.discount_percent
+    amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
+    return Quote(unit_price, list_amount, discount, amount, customer.balance)
+
+
+def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
+    """The price an order would have now (for the live preview); writes nothing."""
+    quantity = quantity_parse(quantity)
+    customer = Customer.objects.select_related("tier").get(pk=customer_id)
+    product = Product.objects.get(pk=product_id)
+    _order_rules_check(customer=customer, product=product, quantity=quantity)
+    return _quote(customer=customer, product=product, quantity=quantity)
+
+
+def order_no_new() -> str:
+    """Readable and time-sortable: local time to the millisecond, then 6 random digits."""
+    now = timezone.localtime()
+    return f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.randbelow(10**6):06d}"
+
+
+def _event_record(
+    *, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str = ""
+) -> None:
+    OrderEvent.objects.create(
+        order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note
+    )
+
+
+def _transition_check(*, order: Order, to_status: str) -> None:
+    if to_status not in Order.TRANSITIONS[order.status]:
+        raise InvalidTransition(
+            _("Order %(order_no)s is %(status)s; it cannot become %(to)s.")
+            % {"order_no": order.order_no, "status": order.get_status_display(), "to": Status(to_status).label}
+        )
+
+
+@transaction.atomic
+def order_place(
+    *,
+    customer_id: int,
+    product_id: int,
+    quantity,
+    target: str,
+    actor: AbstractBaseUser | None,
+    token: str | None = None,
+    memo: str = "",
+) -> Order:
+    """Charge the customer and queue the order. Replaying `token` returns the first order."""
+    quantity = quantity_parse(quantity)
+    target = (target or "").strip()
+    customer = customer_lock(customer_id=customer_id)
+    if token:
+        first = Order.objects.filter(token=token).first()
+        if first is not None:
+            if (first.customer_id, first.product_id, first.quantity, first.target) != (
+                customer.pk,
+                int(product_id),
+                quantity,
+                target,
+            ):
+                raise IdempotencyConflict(_("This submission token was already used for a different request."))
+            return first
+    product = Product.objects.get(pk=product_id)
+    if not target:
+        raise TargetMismatch(_("The target is required."))
+    _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
+    quote = _quote(customer=customer, product=product, quantity=quantity)
+    balance_sufficient_check(customer=customer, amount=quote.amount)
+    order = Order(
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        target=target,
+        unit_price=quote.unit_price,
+        list_amount=quote.list_amount,
+        discount_percent=quote.discount_percent,
+        amount=quote.amount,
+        status=Status.PENDING,
+        created_by=actor,
+        token=token or uuid.uuid4().hex,
+        memo=memo,
+    )
+    _order_insert(order)
+    ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
+    _event_record(order=order, from_status="", to_status=Status.PENDING, actor=actor)
+    transaction.on_commit(lambda: ready_queue_push(order.pk))
+    return order
+
+
+def _order_insert(order: Order) -> None:
+    """Insert with a fresh order number, retrying the (astronomically rare) collision in a savepoint."""
+    for _attempt in range(5):
+        order.order_no = order_no_new()
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+            return
+        except IntegrityError:
+            if Order.objects.filter(order_no=order.order_no).exists():
+                order.pk = None
+                continue
+            raise
+    raise OrderError(_("Could not allocate an order number; please try again."))
+
+
+def _order_lock(*, order_id: int) -> tuple[Customer, Order]:
+    """Lock the order's customer, then the order itself (the platform's lock order)."""
+    customer_id = Order.objects.filter(pk=order_id).values_list("customer_id", flat=True).get()
+    customer = customer_lock(customer_id=customer_id)
+    order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
+    return customer, order
+
+
+def _order_refund(*, customer: Customer, order: Order, actor=None, memo: str = "") -> None:
+    ledger_post(customer=customer, kind=LedgerEntry.Kind.REFUND, amount=order.amount, actor=actor, order_id=order.pk, memo=memo)
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, actor: AbstractBaseUser | None, note: str = "") -> Order:
+    """Cancel a pending order and refund it. A running or finished order cannot be cancelled."""
+    customer, order = _order_lock(order_id=order_id)
+    _transition_check(order=order, to_status=Status.CANCELLED)
+    order.status = Status.CANCELLED
+    order.finished_at = timezone.now()
+    order.save(update_fields=["status", "finished_at", "updated_at"])
+    _order_refund(customer=customer, order=order, actor=actor, memo=note)
+    _event_record(order=order, from_status=Status.PENDING, to_status=Status.CANCELLED, actor=actor, note=note)
+    return order
+
+
+# --- agent-side transitions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_claim(*, agent: str, limit: int, lease_seconds: float, order_ids: list[int] | None = None) -> list[Order]:
+    """Move up to `limit` ready pending orders (oldest first, or among `order_ids`) to running
+    under this agent's lease.
+
+    Skips rows other agents have locked where the backend can; the conditional update makes the
+    claim safe everywhere else, so two agents never hold the same order.
+    """
+    now = timezone.now()
+    ready = (
+        Order.objects.filter(status=Status.PENDING)
+        .filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
+        .order_by("id")
+    )
+    if order_ids is not None:
+        ready = ready.filter(pk__in=order_ids)
+    if connection.features.has_select_for_update_skip_locked:
+        ready = ready.select_for_update(skip_locked=True)
+    ids = list(ready.values_list("id", flat=True)[:limit])
+    if not ids:
+        return []
+    lease_expires_at = now + timedelta(seconds=lease_seconds)
+    Order.objects.filter(pk__in=ids, status=Status.PENDING).update(
+        status=Status.RUNNING,
+        lease_owner=agent,
+        lease_expires_at=lease_expires_at,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        available_at=None,
+    )
+    claimed = list(
+        Order.objects.select_related("product").filter(
+            pk__in=ids, status=Status.RUNNING, lease_owner=agent, lease_expires_at=lease_expires_at
+        )
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(order=order, from_status=Status.PENDING, to_status=Status.RUNNING, agent=agent, note=_("attempt %(n)s") % {"n": order.attempts})
+        for order in claimed
+    )
+    return claimed
+
+
+def order_lease_renew(*, agent: str, order_ids: list[int], lease_seconds: float) -> int:
+    """Extend this agent's leases; returns how many it still holds."""
+    return Order.objects.filter(pk__in=order_ids, status=Status.RUNNING, lease_owner=agent).update(
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
+    )
+
+
+def _held_check(*, order: Order, agent: str) -> None:
+    if order.status != Status.RUNNING or order.lease_owner != agent:
+        raise InvalidTransition(
+            _("Order %(order_no)s is no longer held by %(agent)s.") % {"order_no": order.order_no, "agent": agent}
+        )
+
+
+def _lease_clear(order: Order) -> None:
+    order.lease_owner = ""
+    order.lease_expires_at = None
+
+
+@transaction.atomic
+def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _held_check(order=order, agent=agent)
+    order.status = Status.SUCCEEDED
+    order.result = result
+    order.finished_at = timezone.now()
+    _lease_clear(order)
+    order.save(update_fields=["status", "result", "finished_at", "lease_owner", "lease_expires_at", "updated_at"])
+    _event_record(order=order, from_status=Status.RUNNING, to_status=Status.SUCCEEDED, agent=agent)
+    return order
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the n-th failed attempt, capped."""
+    seconds = settings.ORDER_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.ORDER_RETRY_MAX_SECONDS))
+
+
+def _fail_or_retry(*, customer: Customer, order: Order, error: str, transient: bool, agent: str) -> Order:
+    order.last_error = error
+    _lease_clear(order)
+    if transient and order.attempts < order.product.attempts_allowed:
+        order.status = Status.PENDING
+        order.available_at = timezone.now() + retry_delay(order.attempts)
+        note = _("retry after: %(error)s") % {"error": error}
+    else:
+        order.status = Status.FAILED
+        order.finished_at = timezone.now()
+        _order_refund(customer=customer, order=order, memo=error[:200])
+        note = error
+    order.save()
+    _event_record(order=order, from_status=Status.RUNNING, to_status=order.status, agent=agent, note=note)
+    return order
+
+
+@transaction.atomic
+def order_fail(*, order_id: int, agent: str, error: str, transient: bool) -> Order:
+    """Record a failed attempt: back to pending with backoff while attempts remain and the failure
+    is transient, else failed with the refund in the same transaction."""
+    customer, order = _order_lock(order_id=order_id)
+    _held_check(order=order, agent=agent)
+    return _fail_or_retry(customer=customer, order=order, error=error, transient=transient, agent=agent)
+
+
+@transaction.atomic
+def order_release(*, order_id: int, agent: str, note: str = "") -> Order:
+    """Give a claimed order back untouched (agent shutting down); the attempt is not counted."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    _held_check(order=order, agent=agent)
+    order.status = Status.PENDING
+    order.attempts = max(order.attempts - 1, 0)
+    _lease_clear(order)
+    order.save(update_fields=["status", "attempts", "lease_owner", "lease_expires_at", "updated_at"])
+    _event_record(order=order, from_status=Status.RUNNING, to_status=Status.PENDING, agent=agent, note=note)
+    return order
+
+
+def order_requeue_expired() -> int:
+    """Return orders whose agent stopped renewing its lease (it died) to pending, or fail and refund
+    them when that was their last attempt. Each order in its own short transaction."""
+    expired_ids = list(
+        Order.objects.filter(status=Status.RUNNING, lease_expires_at__lt=timezone.now()).values_list("id", flat=True)[:500]
+    )
+    done = 0
+    for order_id in expired_ids:
+        with transaction.atomic():
+            customer, order = _order_lock(order_id=order_id)
+            if order.status != Status.RUNNING or order.lease_expires_at >= timezone.now():
+                continue  # renewed or finished meanwhile
+            error = _("Lease of %(agent)s expired.") % {"agent": order.lease_owner}
+            _fail_or_retry(customer=customer, order=order, error=error, transient=True, agent=order.lease_owner)
+            done += 1
+    return done

@@ -1,0 +1,63 @@
+import os
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import CustomerFactory, ProductFactory, TierFactory, UserFactory
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real Chromium through Playwright")
+
+
+@pytest.fixture
+def output_dir():
+    """Where tests leave artefacts (screenshots); the test command sets TEST_OUTPUT_DIR."""
+    path = os.environ.get("TEST_OUTPUT_DIR", "results/test-output")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _ready_queue_isolated(settings, request):
+    """Give every test its own ready-queue key so passes and tests never see each other's pushes."""
+    settings.READY_QUEUE_KEY = f"test:ready:{os.getpid()}:{request.node.name}"[:200]
+    yield
+    if settings.REDIS_URL:
+        from orders.queue import ready_queue_client
+
+        try:
+            ready_queue_client().delete(settings.READY_QUEUE_KEY)
+        except Exception:  # noqa: BLE001 - a test that stops Redis must not fail its neighbours
+            pass
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def tier(db):
+    return TierFactory(discount_percent=Decimal("0"))
+
+
+@pytest.fixture
+def customer(db, tier):
+    return CustomerFactory(tier=tier)
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory()
+
+
+@pytest.fixture
+def reconciled():
+    """Call to assert `manage.py reconcile` finds no breach."""
+
+    def check():
+        call_command("reconcile")
+
+    return check
