@@ -246,7 +246,7 @@ def order_claim(*, agent: str, limit: int, lease_seconds: float, order_ids: list
     claimed = list(
         Order.objects.select_related("product").filter(
             pk__in=ids, status=Status.RUNNING, lease_owner=agent, lease_expires_at=lease_expires_at
-        )
+        ).order_by("id")
     )
     OrderEvent.objects.bulk_create(
         OrderEvent(order=order, from_status=Status.PENDING, to_status=Status.RUNNING, agent=agent, note=_("attempt %(n)s") % {"n": order.attempts})
