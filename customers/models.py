@@ -180,3 +180,12 @@ class Debit(LedgerEntry):
         proxy = True
         verbose_name = _("debit")
         verbose_name_plural = _("debits")
+
+
+class MyLedgerEntry(LedgerEntry):
+    """A customer's own ledger (the admin scopes it to the signed-in customer)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("my ledger entry")
+        verbose_name_plural = _("my ledger")

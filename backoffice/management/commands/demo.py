@@ -12,6 +12,8 @@ from customers.models import Customer, Tier
 from customers.services import balance_recharge
 from orders.models import Order, PricePolicy, Product
 from orders.services import order_cancel, order_claim, order_fail, order_place, order_succeed
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
+from rbac.services import roles_setup
 
 TIERS = [("普通", "0"), ("白银", "5"), ("黄金", "10"), ("钻石", "15")]
 MOBILE_PATTERN = r"1[3-9]\d{9}"
@@ -27,6 +29,13 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "
 # Final status of demo order i is STATUS_CYCLE[i % 20]: half succeeded, the rest spread over the others.
 STATUS_CYCLE = ["succeeded"] * 10 + ["pending"] * 4 + ["cancelled"] * 3 + ["failed"] * 2 + ["running"]
 DEMO_AGENT = "demo-loader"
+DEMO_LOGINS = [
+    ("admin", ADMINISTRATORS),
+    ("finance", FINANCE),
+    ("service", CUSTOMER_SERVICE),
+    ("ops", OPERATIONS),
+    ("alice", CUSTOMERS),
+]
 
 
 class Command(BaseCommand):
@@ -44,8 +53,10 @@ class Command(BaseCommand):
         products = self._products_ensure()
         customers = self._customers_ensure(admin, tiers, options["customers"])
         placed = self._orders_ensure(admin, customers, products, options["orders"])
+        self._role_users_ensure(password, customers[0] if customers else None)
         self.stdout.write(f"Demo data ready: {len(customers)} customers, {len(products)} products, {placed} new orders.")
-        self.stdout.write(f"Demo login: admin / {password}")
+        for username, role in DEMO_LOGINS:
+            self.stdout.write(f"Demo login ({role}): {username} / {password}")
 
     def _superuser_ensure(self, password: str):
         User = get_user_model()
@@ -54,6 +65,20 @@ class Command(BaseCommand):
         admin.set_password(password)
         admin.save()
         return admin
+
+    def _role_users_ensure(self, password: str, alice_customer: Customer | None) -> None:
+        """One login per role; alice is the customer login of the first demo customer."""
+        groups = roles_setup()
+        User = get_user_model()
+        for username, role in DEMO_LOGINS:
+            user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
+            user.groups.set([groups[role]])
+        if alice_customer is not None:
+            alice_customer.user = User.objects.get(username="alice")
+            alice_customer.save(update_fields=["user"])
 
     def _products_ensure(self) -> list[Product]:
         products = []

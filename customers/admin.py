@@ -1,0 +1,210 @@
+import re
+
+from django.contrib import admin
+from django.forms import BaseInlineFormSet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+
+from backoffice.admin_list import BoundedCountPaginator
+from customers.forms import DebitForm, RechargeForm
+from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
+from customers.selectors import MOBILE_RE, customer_of
+
+RECENT_LEDGER_ROWS = 10
+ORDER_NO_RE = re.compile(r"\d{23}")
+
+
+def people_search(queryset, term: str, *, customer_path: str = "customer", order_no_path: str | None = None):
+    """Map a search term to one indexed lookup: an order number or a mobile exactly, else a name prefix."""
+    term = term.strip()
+    if not term:
+        return queryset
+    if order_no_path and ORDER_NO_RE.fullmatch(term):
+        return queryset.filter(**{order_no_path: term})
+    if MOBILE_RE.fullmatch(term):
+        return queryset.filter(**{f"{customer_path}__mobile": term})
+    return queryset.filter(**{f"{customer_path}__name__startswith": term})
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("name", "discount_percent")
+    search_fields = ("name",)
+
+
+class RecentLedgerFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:RECENT_LEDGER_ROWS]
+        return self._recent
+
+
+class RecentLedgerInline(admin.TabularInline):
+    model = LedgerEntry
+    formset = RecentLedgerFormSet
+    fields = ("created_at", "kind", "amount", "balance_after", "order", "memo")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("recent ledger entries")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
+    list_filter = ("tier", "is_active")
+    list_select_related = ("tier",)
+    search_fields = ("^name", "mobile")
+    readonly_fields = ("balance", "created_by", "created_at")
+    fieldsets = (
+        (_("Identity"), {"fields": ("name", "mobile", "email", "is_active")}),
+        (_("Tier"), {"fields": ("tier",)}),
+        (_("Balance"), {"fields": ("balance",)}),
+        (_("Login account"), {"fields": ("user",)}),
+        (_("Audit"), {"fields": ("created_by", "created_at")}),
+    )
+    inlines = [RecentLedgerInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+            obj.save()
+        else:
+            # Only what the form edits: a full save would write back a balance a service changed meanwhile.
+            obj.save(update_fields=[name for name in form.changed_data if name in self.model_field_names()])
+
+    def model_field_names(self) -> set[str]:
+        return {field.name for field in self.model._meta.concrete_fields}
+
+
+class LedgerEntryResource(resources.ModelResource):
+    customer = fields.Field(attribute="customer__name", column_name=_("customer"))
+    mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
+    order = fields.Field(attribute="order__order_no", column_name=_("order number"))
+
+    class Meta:
+        model = LedgerEntry
+        fields = ("id", "created_at", "customer", "mobile", "kind", "amount", "balance_after", "order", "memo")
+        export_order = fields
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BigListMixin:
+    """Change-list settings for tables that grow to millions of rows."""
+
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    change_list_template = "admin/big_change_list.html"
+    date_hierarchy = "created_at"
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(BigListMixin, ExportMixin, ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo")
+    list_select_related = ("customer", "order", "created_by")
+    list_filter = ("kind", "created_at")
+    search_fields = ("customer__name", "customer__mobile", "order__order_no")
+    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+    resource_classes = [LedgerEntryResource]
+    export_formats = [XLSX, CSV]
+
+    def get_search_results(self, request, queryset, search_term):
+        return people_search(queryset, search_term, order_no_path="order__order_no"), False
+
+
+class BalanceMoveAdmin(BigListMixin, admin.ModelAdmin):
+    """Recharges and debits: an add form calling the balance service, and a read-only list of that kind."""
+
+    list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
+    list_select_related = ("customer", "created_by")
+    list_filter = ("created_at",)
+    search_fields = ("customer__name", "customer__mobile")
+    search_help_text = _("Mobile (exact) or the start of a customer name.")
+    add_fields = ("customer", "amount", "memo", "idempotency_token")
+    view_fields = ("customer", "amount", "balance_after", "memo", "created_by", "created_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        return people_search(queryset, search_term), False
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.view_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.view_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user})
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        pass  # the form's validation already called the balance service
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Recharge)
+class RechargeAdmin(BalanceMoveAdmin):
+    form = RechargeForm
+
+
+@admin.register(Debit)
+class DebitAdmin(BalanceMoveAdmin):
+    form = DebitForm
+
+
+@admin.register(MyLedgerEntry)
+class MyLedgerEntryAdmin(BigListMixin, ReadOnlyAdmin):
+    """A customer's own ledger; anything else is not found."""
+
+    list_display = ("created_at", "kind", "amount", "balance_after", "order", "memo")
+    list_select_related = ("order",)
+    list_filter = ("kind", "created_at")
+
+    def get_queryset(self, request):
+        customer = customer_of(request.user)
+        queryset = super().get_queryset(request)
+        return queryset.filter(customer=customer) if customer else queryset.none()
+
+    def has_module_permission(self, request):
+        return customer_of(request.user) is not None and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return customer_of(request.user) is not None and super().has_view_permission(request, obj)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such ledger entry."))
+        return obj

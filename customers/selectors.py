@@ -1,0 +1,25 @@
+import re
+
+from django.db.models import QuerySet
+
+from customers.models import Customer
+
+MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+# A customer's label, as str(customer) renders it: "name (mobile)".
+LABEL_RE = re.compile(r"(?P<name>.*\S)\s*\((?P<mobile>1[3-9]\d{9})\)")
+
+
+def customer_match(queryset: QuerySet, text: str) -> QuerySet:
+    """Customers a typed value names: a label picked from the suggestions, a bare mobile or an exact name."""
+    text = text.strip()
+    if MOBILE_RE.fullmatch(text):
+        return queryset.filter(mobile=text)
+    label = LABEL_RE.fullmatch(text)
+    if label:
+        return queryset.filter(mobile=label["mobile"], name=label["name"])
+    return queryset.filter(name=text)
+
+
+def customer_of(user) -> Customer | None:
+    """The customer a login belongs to, or None for staff without one."""
+    return getattr(user, "customer", None) if user.is_authenticated else None

@@ -1,0 +1,257 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+
+from customers.admin import BigListMixin, people_search
+from customers.errors import DomainError
+from customers.models import Customer
+from customers.selectors import customer_match, customer_of
+from orders.forms import MyOrderPlaceForm, OrderPlaceForm
+from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
+from orders.services import order_cancel, order_quote
+
+STATUS_COLOURS = {
+    Order.Status.PENDING: "#e6a23c",
+    Order.Status.RUNNING: "#409eff",
+    Order.Status.SUCCEEDED: "#67c23a",
+    Order.Status.FAILED: "#f56c6c",
+    Order.Status.CANCELLED: "#909399",
+}
+CANCEL_AT_MOST = 500
+PREVIEW_FIGURES = (
+    ("unit_price", _("unit price")),
+    ("list_amount", _("list amount")),
+    ("discount_percent", _("discount (% off)")),
+    ("amount", _("amount")),
+    ("balance", _("balance")),
+)
+
+
+class PricePolicyInline(admin.TabularInline):
+    model = PricePolicy
+    extra = 1
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "unit_price", "min_quantity", "max_quantity", "executor", "is_active")
+    list_filter = ("is_active", "executor")
+    search_fields = ("code", "name")
+    inlines = [PricePolicyInline]
+
+
+class OrderResource(resources.ModelResource):
+    customer = fields.Field(attribute="customer__name", column_name=_("customer"))
+    mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
+    product = fields.Field(attribute="product__name", column_name=_("product"))
+    status = fields.Field(attribute="get_status_display", column_name=_("status"))
+
+    class Meta:
+        model = Order
+        fields = (
+            "order_no", "created_at", "customer", "mobile", "product", "quantity", "target",
+            "unit_price", "list_amount", "discount_percent", "amount", "status", "memo",
+        )
+        export_order = fields
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    fields = ("created_at", "from_status", "to_status", "actor", "agent", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # shown only inside an order page the user was allowed to open
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
+    form = OrderPlaceForm
+    list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
+    list_select_related = ("customer", "product")
+    list_filter = ("status", "product", "customer__tier", "created_at")
+    search_fields = ("order_no", "customer__mobile", "customer__name")
+    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+    ordering = ("-created_at", "-id")  # matches the index order_created
+    actions = ["cancel_selected"]
+    resource_classes = [OrderResource]
+    export_formats = [XLSX, CSV]
+    add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
+    change_fieldsets = (
+        (None, {"fields": ("order_no", "status_badge", "customer", "product", "quantity", "target", "memo")}),
+        (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
+        (_("Execution"), {"fields": ("attempts", "lease_owner", "started_at", "finished_at", "last_error", "result")}),
+        (_("Audit"), {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="order-status order-status-{}" style="background:{};color:#fff;padding:2px 8px;'
+            'border-radius:10px;white-space:nowrap">{}</span>',
+            obj.status,
+            STATUS_COLOURS.get(obj.status, "#909399"),
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=_("price preview"))
+    def price_preview(self, obj):
+        info = self.opts.app_label, self.opts.model_name
+        return format_html(
+            '<dl id="order-preview" data-quote-url="{}">{}</dl><p class="errornote" data-key="error" hidden></p>',
+            reverse("admin:%s_%s_quote" % info),
+            format_html_join("", '<dt>{}</dt><dd data-key="{}">–</dd>', ((label, key) for key, label in PREVIEW_FIGURES)),
+        )
+
+    # --- add: the form places the order; after creation only the memo changes ---------------------
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": self.add_fields}),)
+        return self.change_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ("price_preview",)
+        return [name for _name, options in self.get_fieldsets(request, obj) for name in options["fields"] if name != "memo"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user})
+        else:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_inlines(self, request, obj):
+        return [OrderEventInline] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # Only the memo: the status belongs to the services and may have moved since the page loaded.
+            obj.save(update_fields=["memo", "updated_at"])
+        # On add the form's validation already placed the order through order_place.
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders are never deleted; cancel them
+
+    # --- list --------------------------------------------------------------------------------------
+
+    def get_search_results(self, request, queryset, search_term):
+        return people_search(queryset, search_term, order_no_path="order_no"), False
+
+    @admin.action(description=_("Cancel selected orders (pending ones are refunded)"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        orders = list(queryset.select_related(None).order_by("id").only("id", "order_no")[: CANCEL_AT_MOST + 1])
+        if len(orders) > CANCEL_AT_MOST:
+            self.message_user(
+                request, gettext("Select at most %(n)s orders to cancel at once.") % {"n": CANCEL_AT_MOST}, messages.ERROR
+            )
+            return
+        for order in orders:
+            try:
+                cancelled = order_cancel(order_id=order.pk, actor=request.user, note=gettext("cancelled in the admin"))
+            except DomainError as error:
+                self.message_user(request, error.message, messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Order %(order_no)s cancelled; %(amount)s refunded.")
+                    % {"order_no": cancelled.order_no, "amount": cancelled.amount},
+                    messages.SUCCESS,
+                )
+
+    # --- live price preview --------------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("quote/", self.admin_site.admin_view(self.quote_view), name="%s_%s_quote" % info),
+            *super().get_urls(),
+        ]
+
+    def quote_customer(self, request) -> Customer | None:
+        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        return found[0] if len(found) == 1 else None
+
+    def quote_view(self, request):
+        """What the order on the add form would cost now (JSON); writes nothing."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        customer = self.quote_customer(request)
+        if customer is None:
+            return JsonResponse({"ok": False, "error": gettext("Pick a customer from the suggestions.")})
+        try:
+            product_id = int(request.GET.get("product", ""))
+            quote = order_quote(customer_id=customer.pk, product_id=product_id, quantity=request.GET.get("quantity", ""))
+        except (ValueError, Product.DoesNotExist):
+            return JsonResponse({"ok": False, "error": gettext("Pick a product.")})
+        except DomainError as error:
+            return JsonResponse({"ok": False, "error": error.message})
+        return JsonResponse({"ok": True, **{key: str(getattr(quote, key)) for key, _label in PREVIEW_FIGURES}})
+
+
+@admin.register(MyOrder)
+class MyOrderAdmin(OrderAdmin):
+    """A customer's own orders: no customer field, nobody else's orders (those are not found)."""
+
+    form = MyOrderPlaceForm
+    list_display = ("order_no", "product", "quantity", "target", "amount", "status_badge", "created_at")
+    list_select_related = ("product",)
+    list_filter = ("status", "product", "created_at")
+    search_fields = ("order_no",)
+    search_help_text = _("Order number (exact).")
+    add_fields = ("product", "quantity", "target", "memo", "idempotency_token", "price_preview")
+    change_fieldsets = (
+        (None, {"fields": ("order_no", "status_badge", "product", "quantity", "target", "memo")}),
+        (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
+        (_("Result"), {"fields": ("finished_at", "result")}),
+        (None, {"fields": ("created_at",)}),
+    )
+
+    def get_queryset(self, request):
+        customer = customer_of(request.user)
+        queryset = super().get_queryset(request)
+        return queryset.filter(customer=customer) if customer else queryset.none()
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such order."))
+        return obj
+
+    def get_inlines(self, request, obj):
+        return []
+
+    def quote_customer(self, request):
+        return customer_of(request.user)
+
+    def _is_customer(self, request) -> bool:
+        return customer_of(request.user) is not None
+
+    def has_module_permission(self, request):
+        return self._is_customer(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_customer(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return self._is_customer(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_customer(request) and super().has_change_permission(request, obj)

@@ -1,0 +1,71 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.errors import DomainError, InactiveCustomer
+from customers.forms import customer_field, idempotency_token_field
+from customers.selectors import customer_of
+from orders.errors import InactiveProduct, InvalidQuantity, TargetMismatch
+from orders.models import Order, Product
+from orders.services import order_place
+
+# Which field a refused order's message belongs to; anything else is shown above the form.
+ERROR_FIELDS = {InvalidQuantity: "quantity", TargetMismatch: "target", InactiveProduct: "product", InactiveCustomer: "customer"}
+
+
+class OrderPlaceForm(forms.ModelForm):
+    """Places the order while the form is validated, inside the admin's transaction: a rule broken at
+    save time (balance spent meanwhile, product deactivated) is a form error and writes nothing, and
+    the hidden token makes a double-clicked Save place one order."""
+
+    actor = None  # the signed-in user, set by the admin
+    quantity = forms.IntegerField(label=_("quantity"), min_value=1)
+    idempotency_token = idempotency_token_field()
+
+    class Meta:
+        model = Order
+        fields = ["customer", "product", "quantity", "target", "memo"]
+
+    class Media:
+        js = ("orders/order_preview.js",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        opts = self._meta.model._meta
+        if "customer" in self.fields:
+            self.fields["customer"] = customer_field(app_label=opts.app_label, model_name=opts.model_name)
+        # Offer active products; accept any on submit so a product deactivated meanwhile gets the service's message.
+        self.fields["product"].queryset = Product.objects.all() if self.is_bound else Product.objects.filter(is_active=True)
+
+    def order_customer(self):
+        return self.cleaned_data["customer"]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            order = order_place(
+                customer_id=self.order_customer().pk,
+                product_id=data["product"].pk,
+                quantity=data["quantity"],
+                target=data["target"],
+                actor=self.actor,
+                token=data["idempotency_token"],
+                memo=data.get("memo", ""),
+            )
+        except DomainError as error:
+            field = next((f for cls, f in ERROR_FIELDS.items() if isinstance(error, cls)), None)
+            self.add_error(field if field in self.fields else None, error.message)
+        else:
+            self.instance = self._meta.model.objects.get(pk=order.pk)
+
+
+class MyOrderPlaceForm(OrderPlaceForm):
+    """A customer's own order: the customer is the signed-in one."""
+
+    class Meta(OrderPlaceForm.Meta):
+        fields = ["product", "quantity", "target", "memo"]
+
+    def order_customer(self):
+        return customer_of(self.actor)

@@ -1,0 +1,31 @@
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+
+from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS
+
+
+def _permissions_find(names: tuple[str, ...]) -> list[Permission]:
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = list(Permission.objects.filter(query).select_related("content_type"))
+    missing = set(names) - {f"{p.content_type.app_label}.{p.codename}" for p in found}
+    if missing:
+        raise LookupError(f"Unknown permissions (run migrate first): {', '.join(sorted(missing))}")
+    return found
+
+
+@transaction.atomic
+def roles_setup() -> dict[str, Group]:
+    """Create or reset the role groups to exactly their permissions; running it again changes nothing."""
+    groups = {}
+    admin_group, _created = Group.objects.get_or_create(name=ADMINISTRATORS)
+    admin_group.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
+    groups[ADMINISTRATORS] = admin_group
+    for name, permission_names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.set(_permissions_find(permission_names))
+        groups[name] = group
+    return groups
