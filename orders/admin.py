@@ -230,8 +230,10 @@ class MyOrderAdmin(OrderAdmin):
         return queryset.filter(customer=customer) if customer else queryset.none()
 
     def get_object(self, request, object_id, from_field=None):
+        if not self._is_customer(request):
+            raise PermissionDenied
         obj = super().get_object(request, object_id, from_field)
-        if obj is None:
+        if obj is None:  # someone else's order, or none at all: the same answer
             raise Http404(_("No such order."))
         return obj
 

@@ -1,0 +1,204 @@
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.urls import reverse
+
+from customers.models import Debit, MyLedgerEntry, Recharge
+from customers.services import balance_recharge
+from orders.models import MyOrder, Order
+from orders.services import order_place
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
+from tests.factories import CustomerFactory, ProductFactory, UserFactory
+from tests.roles import role_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("proxy", [Recharge, Debit, MyLedgerEntry, MyOrder])
+def test_proxy_permissions_exist_with_the_proxys_own_content_type(proxy):
+    content_type = ContentType.objects.get_for_model(proxy, for_concrete_model=False)
+    assert content_type.model == proxy._meta.model_name
+    codenames = set(Permission.objects.filter(content_type=content_type).values_list("codename", flat=True))
+    name = proxy._meta.model_name
+    assert {f"add_{name}", f"change_{name}", f"delete_{name}", f"view_{name}"} <= codenames
+
+
+def test_setup_roles_is_idempotent():
+    call_command("setup_roles")
+    before = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
+    call_command("setup_roles")
+    after = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
+    assert before == after
+    assert set(after) == {ADMINISTRATORS, FINANCE, CUSTOMER_SERVICE, OPERATIONS, CUSTOMERS}
+
+
+def test_setup_roles_resets_a_tampered_role():
+    call_command("setup_roles")
+    finance = Group.objects.get(name=FINANCE)
+    finance.permissions.add(Permission.objects.get(codename="add_order"))
+    call_command("setup_roles")
+    assert not finance.permissions.filter(codename="add_order").exists()
+
+
+def test_the_split_between_finance_and_customer_service():
+    finance, service = role_user(FINANCE), role_user(CUSTOMER_SERVICE)
+    assert finance.has_perms(["customers.add_recharge", "customers.add_debit", "customers.view_ledgerentry"])
+    assert not finance.has_perm("orders.add_order") and not finance.has_perm("customers.change_customer")
+    assert service.has_perms(["customers.change_customer", "orders.add_order", "orders.change_order"])
+    assert not service.has_perm("customers.add_recharge") and not service.has_perm("customers.add_debit")
+
+
+def test_demo_creates_one_login_per_role():
+    call_command("demo", password="demo-pass-1", customers=2, orders=0)
+    from django.contrib.auth import authenticate
+
+    for username, group in [("finance", FINANCE), ("service", CUSTOMER_SERVICE), ("ops", OPERATIONS), ("alice", CUSTOMERS)]:
+        user = authenticate(username=username, password="demo-pass-1")
+        assert user is not None and user.is_staff and list(user.groups.values_list("name", flat=True)) == [group]
+    assert authenticate(username="alice", password="demo-pass-1").customer is not None
+
+
+# --- every admin URL, every role ------------------------------------------------------------------
+
+URLS = {
+    "customer-list": ("admin:customers_customer_changelist", None),
+    "customer-add": ("admin:customers_customer_add", None),
+    "customer-change": ("admin:customers_customer_change", "customer"),
+    "customer-delete": ("admin:customers_customer_delete", "customer"),
+    "tier-list": ("admin:customers_tier_changelist", None),
+    "tier-add": ("admin:customers_tier_add", None),
+    "ledger-list": ("admin:customers_ledgerentry_changelist", None),
+    "ledger-change": ("admin:customers_ledgerentry_change", "entry"),
+    "ledger-add": ("admin:customers_ledgerentry_add", None),
+    "ledger-delete": ("admin:customers_ledgerentry_delete", "entry"),
+    "ledger-export": ("admin:customers_ledgerentry_export", None),
+    "recharge-list": ("admin:customers_recharge_changelist", None),
+    "recharge-add": ("admin:customers_recharge_add", None),
+    "debit-list": ("admin:customers_debit_changelist", None),
+    "debit-add": ("admin:customers_debit_add", None),
+    "myledger-list": ("admin:customers_myledgerentry_changelist", None),
+    "product-list": ("admin:orders_product_changelist", None),
+    "product-add": ("admin:orders_product_add", None),
+    "order-list": ("admin:orders_order_changelist", None),
+    "order-add": ("admin:orders_order_add", None),
+    "order-change": ("admin:orders_order_change", "order"),
+    "order-delete": ("admin:orders_order_delete", "order"),
+    "order-quote": ("admin:orders_order_quote", None),
+    "order-export": ("admin:orders_order_export", None),
+    "myorder-list": ("admin:orders_myorder_changelist", None),
+    "myorder-add": ("admin:orders_myorder_add", None),
+    "myorder-change": ("admin:orders_myorder_change", "own_order"),
+    "myorder-quote": ("admin:orders_myorder_quote", None),
+}
+ALLOWED = {
+    "superuser": set(URLS) - {"ledger-add", "ledger-delete", "order-delete", "myorder-list", "myorder-add",
+                              "myorder-change", "myorder-quote", "myledger-list"},
+    ADMINISTRATORS: set(URLS) - {"ledger-add", "ledger-delete", "order-delete", "myorder-list", "myorder-add",
+                                 "myorder-change", "myorder-quote", "myledger-list"},
+    FINANCE: {"customer-list", "customer-change", "ledger-list", "ledger-change", "ledger-export", "recharge-list",
+              "recharge-add", "debit-list", "debit-add"},
+    CUSTOMER_SERVICE: {"customer-list", "customer-add", "customer-change", "customer-delete", "tier-list",
+                       "ledger-list", "ledger-change", "ledger-export", "product-list", "order-list", "order-add",
+                       "order-change", "order-quote", "order-export"},
+    OPERATIONS: {"ledger-list", "ledger-change", "ledger-export", "product-list", "order-list", "order-change",
+                 "order-export"},
+    CUSTOMERS: {"myorder-list", "myorder-add", "myorder-change", "myorder-quote", "myledger-list"},
+}
+
+
+@pytest.fixture
+def world():
+    product = ProductFactory()
+    other = CustomerFactory()
+    alice = CustomerFactory()
+    for customer in (other, alice):
+        balance_recharge(customer_id=customer.pk, amount="100", actor=None)
+    order = order_place(customer_id=other.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+    own_order = order_place(customer_id=alice.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+    return {"customer": other, "alice": alice, "order": order, "own_order": own_order,
+            "entry": other.ledger_entries.first()}
+
+
+def login(client, role, world):
+    if role == "superuser":
+        user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    else:
+        user = role_user(role, customer=world["alice"] if role == CUSTOMERS else None)
+    client.force_login(user)
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+@pytest.mark.parametrize("url_key", list(URLS))
+def test_permission_matrix(client, world, role, url_key):
+    login(client, role, world)
+    name, obj = URLS[url_key]
+    url = reverse(name, args=[world[obj].pk] if obj else [])
+    response = client.get(url)
+    expected = 200 if url_key in ALLOWED[role] else 403
+    assert response.status_code == expected, (role, url_key, response.status_code)
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+def test_cancel_action_only_for_roles_that_may_change_orders(client, world, role):
+    login(client, role, world)
+    for name, key in (("admin:orders_order_changelist", "order"), ("admin:orders_myorder_changelist", "own_order")):
+        client.post(reverse(name), {"action": "cancel_selected", "_selected_action": [world[key].pk]})
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    cancelled = {key for key in ("order", "own_order") if statuses[world[key].pk] == "cancelled"}
+    expected = {"superuser": {"order"}, ADMINISTRATORS: {"order"}, CUSTOMER_SERVICE: {"order"}, CUSTOMERS: {"own_order"}}
+    assert cancelled == expected.get(role, set())
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+def test_delete_and_add_posts_are_refused_without_permission(client, world, role):
+    login(client, role, world)
+    client.post(reverse("admin:customers_customer_delete", args=[world["customer"].pk]), {"post": "yes"})
+    client.post(reverse("admin:customers_ledgerentry_delete", args=[world["entry"].pk]), {"post": "yes"})
+    client.post(reverse("admin:customers_recharge_add"),
+                {"customer": world["customer"].mobile, "amount": "5", "idempotency_token": f"t-{role}"})
+    assert world["entry"].__class__.objects.filter(pk=world["entry"].pk).exists()
+    recharged = world["customer"].ledger_entries.filter(token=f"t-{role}").exists()
+    assert recharged == (role in {"superuser", ADMINISTRATORS, FINANCE})
+
+
+# --- menus ----------------------------------------------------------------------------------------
+
+
+def menu_of(client) -> list[dict]:
+    html = client.get(reverse("admin:index")).content.decode()
+    return json.loads(re.search(r"var menus=(\[.*?\])</script>", html, re.S).group(1))
+
+
+def menu_urls(menus) -> set[str]:
+    return {item["url"] for menu in menus for item in menu.get("models", [])}
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+def test_menu_shows_exactly_the_lists_the_role_may_open(client, world, role):
+    login(client, role, world)
+    urls = menu_urls(menu_of(client))
+    lists = {reverse(name) for key, (name, obj) in URLS.items() if key.endswith("-list") and key in ALLOWED[role]}
+    assert lists <= urls
+    forbidden = {reverse(name) for key, (name, obj) in URLS.items() if key.endswith("-list") and key not in ALLOWED[role]}
+    assert not urls & forbidden
+
+
+def test_customer_menu_is_my_orders_and_my_ledger(client, world):
+    login(client, CUSTOMERS, world)
+    assert menu_urls(menu_of(client)) == {
+        reverse("admin:orders_myorder_changelist"),
+        reverse("admin:customers_myledgerentry_changelist"),
+    }
+
+
+def test_menu_follows_a_permission_change(client, world):
+    user = role_user(OPERATIONS)
+    client.force_login(user)
+    assert reverse("admin:orders_order_add") not in str(menu_of(client))
+    assert reverse("admin:customers_recharge_changelist") not in menu_urls(menu_of(client))
+    user.groups.add(Group.objects.get(name=FINANCE))
+    assert reverse("admin:customers_recharge_changelist") in menu_urls(menu_of(client))
