@@ -36,6 +36,7 @@ class BalanceMoveForm(forms.ModelForm):
     so a refused move is a form error on the same page and writes nothing."""
 
     service = None  # balance_recharge or balance_debit
+    actor = None  # the signed-in user, set by the admin
     amount = forms.CharField(label=_("amount"), max_length=40)
     idempotency_token = idempotency_token_field()
 
@@ -43,9 +44,8 @@ class BalanceMoveForm(forms.ModelForm):
         model = LedgerEntry
         fields = ["customer", "memo"]
 
-    def __init__(self, *args, actor=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.actor = actor
         opts = self._meta.model._meta
         self.fields["customer"] = customer_field(app_label=opts.app_label, model_name=opts.model_name)
 

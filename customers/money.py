@@ -30,8 +30,9 @@ def money_amount_parse(value) -> Decimal:
         raise InvalidAmount(_("“%(value)s” is not an amount.") % {"value": value})
     if amount <= 0:
         raise InvalidAmount(_("The amount must be greater than zero."))
-    if amount != amount.quantize(CENT):
-        raise InvalidAmount(_("The amount can have at most two decimal places."))
+    # The ceiling first: quantizing a huge value such as 1e99 overflows the decimal context.
     if amount > MAX_AMOUNT:
         raise InvalidAmount(_("The amount can be at most %(max)s.") % {"max": MAX_AMOUNT})
+    if amount != amount.quantize(CENT):
+        raise InvalidAmount(_("The amount can have at most two decimal places."))
     return amount.quantize(CENT)
