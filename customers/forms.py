@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backoffice.widgets import DatalistInput, DatalistModelChoiceField
 from customers.errors import DomainError, InvalidAmount
-from customers.models import Customer, LedgerEntry
+from customers.models import Customer, Debit, LedgerEntry, Recharge
 from customers.money import money_amount_parse
 from customers.selectors import customer_match
 from customers.services import balance_debit, balance_recharge
@@ -79,6 +79,12 @@ class BalanceMoveForm(forms.ModelForm):
 class RechargeForm(BalanceMoveForm):
     service = staticmethod(balance_recharge)
 
+    class Meta(BalanceMoveForm.Meta):
+        model = Recharge
+
 
 class DebitForm(BalanceMoveForm):
     service = staticmethod(balance_debit)
+
+    class Meta(BalanceMoveForm.Meta):
+        model = Debit
