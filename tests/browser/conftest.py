@@ -47,10 +47,10 @@ def login(page):
 
 @pytest.fixture
 def screenshot(page, output_dir, request):
-    """Save the current page as <output_dir>/browser/<test name>.png."""
+    """Save the current page as <output_dir>/browser/<test name>[-<suffix>].png."""
 
-    def save() -> Path:
-        path = Path(output_dir) / "browser" / f"{request.node.name}.png"
+    def save(suffix: str = "") -> Path:
+        path = Path(output_dir) / "browser" / f"{request.node.name}{'-' + suffix if suffix else ''}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
         return path
