@@ -4,7 +4,8 @@
 # when MariaDB or Redis is unreachable; with it, that is a failure. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-REQUIREMENTS=requirements-dev.txt EXTRA_DEBIAN_PACKAGES="chromium" source backoffice/scripts/setup-env.sh
+# A CJK font, so the browser tests' screenshots show Chinese rather than empty boxes.
+REQUIREMENTS=requirements-dev.txt EXTRA_DEBIAN_PACKAGES="chromium fonts-wqy-microhei" source backoffice/scripts/setup-env.sh
 
 export DJANGO_SETTINGS_MODULE=backoffice.settings
 export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/results/test-output}

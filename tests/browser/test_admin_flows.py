@@ -1,0 +1,108 @@
+"""The three everyday flows, driven through Chromium: place an order, recharge, a customer's own view."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import translation
+from django.utils.text import capfirst
+
+from customers.models import Customer, MyLedgerEntry
+from orders.models import MyOrder, Order, Product
+from orders.services import order_place
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "demo-pass-1"
+
+
+@pytest.fixture
+def demo(live_server):
+    """Demo tiers, products, three customers (mobiles 13800000000-2) and one login per role."""
+    call_command("demo", password=PASSWORD, customers=3, orders=0, stdout=open("/dev/null", "w"))
+
+
+def customer_pick(page, field: str, digits: str, customer: Customer) -> None:
+    """Type a few digits, wait for the suggestion naming the customer, and take it (a native datalist
+    popup is browser chrome Playwright cannot click, so the input gets the suggestion's value as a click would)."""
+    page.locator(f"#id_{field}").press_sequentially(digits, delay=50)
+    option = page.locator(f"#id_{field}_datalist option[value='{customer}']")
+    option.wait_for(state="attached")
+    assert page.locator(f"#id_{field}_datalist option").count() == 1
+    page.fill(f"#id_{field}", option.get_attribute("value"))
+
+
+def zh(text) -> str:
+    with translation.override("zh-hans"):
+        return str(text)
+
+
+def test_customer_service_places_an_order_with_the_price_preview(demo, page, login, screenshot):
+    customer = Customer.objects.get(mobile="13800000002")
+    product = Product.objects.get(code="MOBILE-100")
+    login("service", PASSWORD)
+
+    page.goto("/admin/orders/order/add/")
+    customer_pick(page, "customer", "002", customer)
+    page.select_option("#id_product", value=str(product.pk))
+    page.fill("#id_quantity", "2")
+    page.fill("#id_target", customer.mobile)
+    # 2 x 98.00 = 196.00 list; the customer's tier takes its discount off.
+    expected = (Decimal("196.00") * (100 - customer.tier.discount_percent) / 100).quantize(Decimal("0.01"))
+    preview_amount = page.locator("#order-preview dd[data-key=amount]")
+    page.wait_for_function("document.querySelector('#order-preview dd[data-key=amount]').textContent !== '–'")
+    assert preview_amount.inner_text() == str(expected)
+    assert page.locator("#order-preview dd[data-key=balance]").inner_text() == str(customer.balance)
+    page.click("button[name=_save]")
+
+    page.wait_for_url(re.compile(r"/admin/orders/order/(\?.*)?$"))
+    order = Order.objects.get(customer=customer)
+    assert (order.status, order.amount, order.quantity) == (Order.Status.PENDING, expected, 2)
+    row = page.locator("#result_list tr", has_text=order.order_no)
+    assert row.locator(".order-status-pending").inner_text() == zh(Order.Status.PENDING.label)
+    screenshot()
+
+
+def test_finance_recharges_a_customer_and_sees_the_new_balance(demo, page, login, screenshot):
+    customer = Customer.objects.get(mobile="13800000001")
+    new_balance = customer.balance + Decimal("500.00")
+    login("finance", PASSWORD)
+
+    page.goto("/admin/customers/recharge/add/")
+    customer_pick(page, "customer", "001", customer)
+    page.fill("#id_amount", "500")
+    page.fill("#id_memo", "门店现金充值")
+    page.click("button[name=_save]")
+
+    page.wait_for_url(re.compile(r"/admin/customers/recharge/(\?.*)?$"))
+    customer.refresh_from_db()
+    assert customer.balance == new_balance
+    row = page.locator("#result_list tbody tr", has_text="门店现金充值")
+    assert customer.name in row.inner_text()
+    assert str(new_balance) in row.inner_text()
+    screenshot()
+
+
+def test_customer_sees_only_her_menu_and_her_orders(demo, page, login, screenshot):
+    alice = Customer.objects.get(user__username="alice")
+    other = Customer.objects.exclude(pk=alice.pk).first()
+    product = Product.objects.get(code="VIP-MONTH")
+    mine = order_place(customer_id=alice.pk, product_id=product.pk, quantity=1, target="alice-tv", actor=None)
+    theirs = order_place(customer_id=other.pk, product_id=product.pk, quantity=1, target="other-tv", actor=None)
+    login("alice", PASSWORD)
+
+    # The left menu's entries (the leaves: app headings are only groupings).
+    entries = page.locator("aside .el-menu-item")
+    entries.first.wait_for()
+    menu = {text.strip() for text in entries.all_text_contents()}
+    # Home, and nothing but her own orders and ledger.
+    assert len(menu) == 3
+    assert {capfirst(zh(MyOrder._meta.verbose_name_plural)), capfirst(zh(MyLedgerEntry._meta.verbose_name_plural))} < menu
+    screenshot("menu")
+
+    page.goto("/admin/orders/myorder/")
+    listed = page.locator("#result_list").inner_text()
+    assert mine.order_no in listed
+    assert theirs.order_no not in listed
+    screenshot()
