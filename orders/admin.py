@@ -84,7 +84,9 @@ class OrderEventInline(admin.TabularInline):
 class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
-    list_select_related = ("customer", "product")
+    # No JOIN in the page query: joined, MariaDB starts from the small table and sorts the whole join
+    # (seconds at 1,000,000 orders); the page's customers and products come by primary key instead.
+    list_select_related = ()
     list_filter = ("status", "product", "customer__tier", "created_at")
     search_fields = ("order_no", "customer__mobile", "customer__name")
     search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
@@ -152,6 +154,9 @@ class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
 
     # --- list --------------------------------------------------------------------------------------
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("customer", "product")
+
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, order_no_path="order_no"), False
 
@@ -212,7 +217,6 @@ class MyOrderAdmin(OrderAdmin):
 
     form = MyOrderPlaceForm
     list_display = ("order_no", "product", "quantity", "target", "amount", "status_badge", "created_at")
-    list_select_related = ("product",)
     list_filter = ("status", "product", "created_at")
     search_fields = ("order_no",)
     search_help_text = _("Order number (exact).")
