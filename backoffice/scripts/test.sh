@@ -17,7 +17,7 @@ echo "== pass 1: SQLite, no Redis"
 env -u DATABASE_URL -u REDIS_URL .venv/bin/python -m pytest tests "$@"
 
 echo "== pass 2: MariaDB + Redis"
-if ! problem=$(DATABASE_URL=$database_url REDIS_URL=$redis_url .venv/bin/python backoffice/scripts/services_check.py); then
+if ! problem=$(DATABASE_URL=$database_url REDIS_URL=$redis_url .venv/bin/python backoffice/scripts/services_ready.py); then
   if [ "${REQUIRE_SERVICES:-0}" = "1" ]; then
     echo "FAILED: MariaDB + Redis are required but unreachable: $problem" >&2
     exit 1
