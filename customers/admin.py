@@ -26,7 +26,9 @@ def people_search(queryset, term: str, *, customer_path: str = "customer", order
         return queryset.filter(**{order_no_path: term})
     if MOBILE_RE.fullmatch(term):
         return queryset.filter(**{f"{customer_path}__mobile": term})
-    return queryset.filter(**{f"{customer_path}__name__startswith": term})
+    # istartswith is a plain LIKE 'x%', which MariaDB answers from the name index; startswith is
+    # LIKE BINARY, which cannot use a case-insensitive index and scans it whole.
+    return queryset.filter(**{f"{customer_path}__name__istartswith": term})
 
 
 @admin.register(Tier)

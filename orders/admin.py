@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import path, reverse
@@ -46,6 +47,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "executor")
     search_fields = ("code", "name")
     inlines = [PricePolicyInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class OrderResource(resources.ModelResource):
