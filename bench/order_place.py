@@ -3,7 +3,8 @@
 The baseline runs in the same process layout and the same run: lock the customer (SELECT ... FOR UPDATE),
 update the balance, insert the order, insert the ledger entry, commit, through the bare mysqlclient
 connection. Cases: one hot customer and 1,000 customers, each with 1 and 4 worker processes, every
-worker on its own connection, each run a fixed duration; raw and service runs alternate per round.
+worker on its own connection. Raw and service slices of a fixed duration alternate, so both see the
+same background load on a shared machine.
 
     python bench/order_place.py [--quick] [--json PATH] [--database-url mysql://...] [--redis-url URL | --no-redis]
 
@@ -48,13 +49,13 @@ BENCH_TABLES = [  # emptied at the start of a run; children first
 
 def arguments_parse():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="scaled down: one short round (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="scaled down: 5 rounds of 0.7 s slices (under a minute)")
     parser.add_argument("--json", metavar="PATH", help="write the cases as JSON here")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--no-redis", action="store_true", help="measure without the ready-queue push")
-    parser.add_argument("--seconds", type=float, help="duration of each run (default 2 quick, 5 full)")
-    parser.add_argument("--rounds", type=int, help="rounds per case (default 1 quick, 3 full)")
+    parser.add_argument("--seconds", type=float, help="length of each slice (default 0.7 quick, 2 full)")
+    parser.add_argument("--rounds", type=int, help="raw/service slice pairs per case (default 5 quick, 15 full)")
     return parser.parse_args()
 
 
@@ -210,42 +211,54 @@ class RawPlacer:
 PLACERS = {"service": ServicePlacer, "raw": RawPlacer}
 
 
-def worker(kind, actor_id, product_id, customer_ids, seconds, barrier, results):
-    """One process, one connection: warm up, wait for the others, then place orders until time is up."""
-    placer = PLACERS[kind](actor_id=actor_id, product_id=product_id)
+def worker(phases, actor_id, product_id, customer_ids, seconds, barrier, results):
+    """One process, one connection, both placers: warm up, then for each phase wait for the other
+    workers and place orders with that phase's placer until its slice of time is up."""
+    placers = {kind: placer_class(actor_id=actor_id, product_id=product_id) for kind, placer_class in PLACERS.items()}
     pick = random.Random(os.getpid()).choice
-    for _ in range(20):
-        placer.place(pick(customer_ids))
-    barrier.wait()
-    count = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-    while time.perf_counter() < deadline:
-        placer.place(pick(customer_ids))
-        count += 1
-    results.put((count, time.perf_counter() - started))
+    for placer in placers.values():
+        for _ in range(10):
+            placer.place(pick(customer_ids))
+    for kind in phases:
+        place = placers[kind].place
+        barrier.wait()
+        count = 0
+        started = time.perf_counter()
+        deadline = started + seconds
+        while time.perf_counter() < deadline:
+            place(pick(customer_ids))
+            count += 1
+        results.put((kind, count, time.perf_counter() - started))
 
 
-def run(kind, *, workers, customer_ids, actor_id, product_id, seconds) -> tuple[int, float]:
-    """Orders placed and wall seconds for one run of `workers` processes."""
+def case_run(*, workers, rounds, customer_ids, actor_id, product_id, seconds) -> dict[str, float]:
+    """Orders per second of each placer, over `rounds` alternating raw and service slices.
+
+    Slices alternate so both placers see the same background load on a shared machine."""
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection with forked children
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(workers)
     results = context.Queue()
+    phases = ["raw", "service"] * rounds
     processes = [
-        context.Process(target=worker, args=(kind, actor_id, product_id, customer_ids, seconds, barrier, results))
+        context.Process(target=worker, args=(phases, actor_id, product_id, customer_ids, seconds, barrier, results))
         for _ in range(workers)
     ]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=seconds + 120) for _ in processes]
+    totals = {kind: [0, 0.0] for kind in PLACERS}
+    for _ in phases:
+        slices = [results.get(timeout=seconds + 300) for _ in processes]
+        kind = slices[0][0]
+        totals[kind][0] += sum(count for _, count, _ in slices)
+        totals[kind][1] += max(elapsed for _, _, elapsed in slices)
     for process in processes:
         process.join()
         if process.exitcode != 0:
-            sys.exit(f"a {kind} worker failed (exit code {process.exitcode})")
-    return sum(count for count, _ in outcomes), max(elapsed for _, elapsed in outcomes)
+            sys.exit(f"a worker failed (exit code {process.exitcode})")
+    return {kind: count / elapsed for kind, (count, elapsed) in totals.items()}
 
 
 def ledger_check() -> None:
@@ -270,8 +283,8 @@ def ledger_check() -> None:
 
 def main() -> None:
     args = arguments_parse()
-    seconds = args.seconds or (2.0 if args.quick else 5.0)
-    rounds = args.rounds or (1 if args.quick else 3)
+    seconds = args.seconds or (0.7 if args.quick else 2.0)
+    rounds = args.rounds or (5 if args.quick else 15)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     os.environ["READY_QUEUE_KEY"] = f"bench:order_place:ready:{os.getpid()}"
@@ -294,22 +307,22 @@ def main() -> None:
     queue = ready_queue_client()
     print(
         f"order_place vs raw SQL on MariaDB ({urlparse(args.database_url).path.lstrip('/')}), "
-        f"{os.cpu_count()} CPUs, {rounds} round(s) x {seconds:g} s per run; ready-queue push: "
+        f"{os.cpu_count()} CPUs, {rounds} alternating raw/service slices of {seconds:g} s per case; ready-queue push: "
         + (f"Redis {settings.REDIS_URL}" if queue else "off (no Redis)")
     )
     cases = []
     try:
         for scenario, ids in scenarios.items():
             for workers in (1, 4):
-                totals = {"service": [0, 0.0], "raw": [0, 0.0]}
-                for _ in range(rounds):
-                    for kind in ("raw", "service"):
-                        count, elapsed = run(
-                            kind, workers=workers, customer_ids=ids, actor_id=actor_id, product_id=product_id, seconds=seconds
-                        )
-                        totals[kind][0] += count
-                        totals[kind][1] += elapsed
-                value, baseline = (totals[kind][0] / totals[kind][1] for kind in ("service", "raw"))
+                rates = case_run(
+                    workers=workers,
+                    rounds=rounds,
+                    customer_ids=ids,
+                    actor_id=actor_id,
+                    product_id=product_id,
+                    seconds=seconds,
+                )
+                value, baseline = rates["service"], rates["raw"]
                 ratio = value / baseline
                 cases.append(
                     {
