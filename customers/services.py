@@ -5,16 +5,26 @@ from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
-from customers.models import Customer, LedgerEntry
+from customers.models import Customer, LedgerEntry, Tier
 from customers.money import money_amount_parse
 
 
 def customer_lock(*, customer_id: int) -> Customer:
-    """Lock the customer row. Every money-moving transaction takes this lock first (then the order's)."""
-    return Customer.objects.select_for_update().get(pk=customer_id)
+    """Lock the customer row. Every money-moving transaction takes this lock first (then the order's).
+
+    The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
+    unlike select_related's join, reads the shared tier row without locking it.
+    """
+    tier_discount = Tier.objects.filter(pk=OuterRef("tier_id")).values("discount_percent")
+    return (
+        Customer.objects.select_for_update()
+        .annotate(tier_discount_percent=Subquery(tier_discount))
+        .get(pk=customer_id)
+    )
 
 
 def balance_sufficient_check(*, customer: Customer, amount: Decimal) -> None:

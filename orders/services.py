@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ from customers.models import Customer, LedgerEntry
 from customers.money import quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
-from orders.models import Order, OrderEvent, Product
+from orders.models import Order, OrderEvent, PricePolicy, Product
 from orders.queue import ready_queue_push
 
 Status = Order.Status
@@ -55,10 +56,20 @@ def quantity_parse(value) -> int:
     return quantity
 
 
+def products_priced(*, quantity: int):
+    """Products with `quoted_unit_price` for `quantity`: the price policy with the largest
+    min_quantity <= quantity, else the product's unit price, in the same query as the product."""
+    policy_price = (
+        PricePolicy.objects.filter(product=OuterRef("pk"), min_quantity__lte=quantity)
+        .order_by("-min_quantity")
+        .values("unit_price")[:1]
+    )
+    return Product.objects.annotate(quoted_unit_price=Coalesce(Subquery(policy_price), F("unit_price")))
+
+
 def unit_price_for(*, product: Product, quantity: int) -> Decimal:
     """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    policy = product.price_policies.filter(min_quantity__lte=quantity).order_by("-min_quantity").first()
-    return policy.unit_price if policy else product.unit_price
+    return products_priced(quantity=quantity).values_list("quoted_unit_price", flat=True).get(pk=product.pk)
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -77,21 +88,21 @@ def _order_rules_check(*, customer: Customer, product: Product, quantity: int, t
         )
 
 
-def _quote(*, customer: Customer, product: Product, quantity: int) -> Quote:
-    unit_price = unit_price_for(product=product, quantity=quantity)
+def _quote(*, product: Product, quantity: int, discount: Decimal, balance: Decimal) -> Quote:
+    """Price `quantity` of a product fetched through `products_priced`."""
+    unit_price = product.quoted_unit_price
     list_amount = quantize_money(unit_price * quantity)
-    discount = customer.tier.discount_percent
     amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
-    return Quote(unit_price, list_amount, discount, amount, customer.balance)
+    return Quote(unit_price, list_amount, discount, amount, balance)
 
 
 def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
     """The price an order would have now (for the live preview); writes nothing."""
     quantity = quantity_parse(quantity)
     customer = Customer.objects.select_related("tier").get(pk=customer_id)
-    product = Product.objects.get(pk=product_id)
+    product = products_priced(quantity=quantity).get(pk=product_id)
     _order_rules_check(customer=customer, product=product, quantity=quantity)
-    return _quote(customer=customer, product=product, quantity=quantity)
+    return _quote(product=product, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
 
 
 def order_no_new() -> str:
@@ -130,23 +141,25 @@ def order_place(
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
     quantity = quantity_parse(quantity)
     target = (target or "").strip()
+    # A plain read, not a lock: fetched before the customer's lock to keep the locked span short.
+    product = products_priced(quantity=quantity).get(pk=product_id)
     customer = customer_lock(customer_id=customer_id)
     if token:
-        first = Order.objects.filter(token=token).first()
+        # Only the fields to compare; the whole order is loaded on a replay alone.
+        first = (
+            Order.objects.filter(token=token)
+            .values_list("pk", "customer_id", "product_id", "quantity", "target")
+            .first()
+        )
         if first is not None:
-            if (first.customer_id, first.product_id, first.quantity, first.target) != (
-                customer.pk,
-                int(product_id),
-                quantity,
-                target,
-            ):
+            first_pk, *request = first
+            if request != [customer.pk, int(product_id), quantity, target]:
                 raise IdempotencyConflict(_("This submission token was already used for a different request."))
-            return first
-    product = Product.objects.get(pk=product_id)
+            return Order.objects.get(pk=first_pk)
     if not target:
         raise TargetMismatch(_("The target is required."))
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
-    quote = _quote(customer=customer, product=product, quantity=quantity)
+    quote = _quote(product=product, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
     balance_sufficient_check(customer=customer, amount=quote.amount)
     order = Order(
         customer=customer,
