@@ -69,7 +69,8 @@ def products_priced(*, quantity: int):
 
 def unit_price_for(*, product: Product, quantity: int) -> Decimal:
     """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    return products_priced(quantity=quantity).values_list("quoted_unit_price", flat=True).get(pk=product.pk)
+    unit_price = products_priced(quantity=quantity).values_list("quoted_unit_price", flat=True).get(pk=product.pk)
+    return quantize_money(unit_price)  # SQLite returns annotations without their scale: 10, not 10.00
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -90,7 +91,9 @@ def _order_rules_check(*, customer: Customer, product: Product, quantity: int, t
 
 def _quote(*, product: Product, quantity: int, discount: Decimal, balance: Decimal) -> Quote:
     """Price `quantity` of a product fetched through `products_priced`."""
-    unit_price = product.quoted_unit_price
+    # Both may be query annotations, which SQLite returns without their scale (10, not 10.00).
+    unit_price = quantize_money(product.quoted_unit_price)
+    discount = quantize_money(discount)
     list_amount = quantize_money(unit_price * quantity)
     amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
     return Quote(unit_price, list_amount, discount, amount, balance)
