@@ -130,7 +130,6 @@ def _transition_check(*, order: Order, to_status: str) -> None:
         )
 
 
-@transaction.atomic
 def order_place(
     *,
     customer_id: int,
@@ -142,29 +141,56 @@ def order_place(
     memo: str = "",
 ) -> Order:
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
+    token = token or uuid.uuid4().hex
+    for _attempt in range(5):
+        order_no = order_no_new()
+        try:
+            return _order_place(
+                order_no=order_no,
+                customer_id=customer_id,
+                product_id=product_id,
+                quantity=quantity,
+                target=target,
+                actor=actor,
+                token=token,
+                memo=memo,
+            )
+        except IntegrityError:
+            # Whole-transaction retry instead of a savepoint around the insert: a taken order
+            # number (two orders in the same millisecond drawing the same 6 digits) is too rare
+            # to pay two extra round trips on every order for.
+            if Order.objects.filter(order_no=order_no).exists():
+                continue
+            if Order.objects.filter(token=token).exists():
+                # The same token, submitted at the same moment for another customer.
+                raise IdempotencyConflict(_("This submission token was already used for a different request.")) from None
+            raise
+    raise OrderError(_("Could not allocate an order number; please try again."))
+
+
+@transaction.atomic
+def _order_place(
+    *, order_no: str, customer_id: int, product_id: int, quantity, target: str, actor, token: str, memo: str
+) -> Order:
     quantity = quantity_parse(quantity)
     target = (target or "").strip()
     # A plain read, not a lock: fetched before the customer's lock to keep the locked span short.
     product = products_priced(quantity=quantity).get(pk=product_id)
     customer = customer_lock(customer_id=customer_id)
-    if token:
-        # Only the fields to compare; the whole order is loaded on a replay alone.
-        first = (
-            Order.objects.filter(token=token)
-            .values_list("pk", "customer_id", "product_id", "quantity", "target")
-            .first()
-        )
-        if first is not None:
-            first_pk, *request = first
-            if request != [customer.pk, int(product_id), quantity, target]:
-                raise IdempotencyConflict(_("This submission token was already used for a different request."))
-            return Order.objects.get(pk=first_pk)
+    # Only the fields to compare; the whole order is loaded on a replay alone.
+    first = Order.objects.filter(token=token).values_list("pk", "customer_id", "product_id", "quantity", "target").first()
+    if first is not None:
+        first_pk, *request = first
+        if request != [customer.pk, int(product_id), quantity, target]:
+            raise IdempotencyConflict(_("This submission token was already used for a different request."))
+        return Order.objects.get(pk=first_pk)
     if not target:
         raise TargetMismatch(_("The target is required."))
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
     quote = _quote(product=product, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
     balance_sufficient_check(customer=customer, amount=quote.amount)
-    order = Order(
+    order = Order.objects.create(
+        order_no=order_no,
         customer=customer,
         product=product,
         quantity=quantity,
@@ -175,30 +201,13 @@ def order_place(
         amount=quote.amount,
         status=Status.PENDING,
         created_by=actor,
-        token=token or uuid.uuid4().hex,
+        token=token,
         memo=memo,
     )
-    _order_insert(order)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
     _event_record(order=order, from_status="", to_status=Status.PENDING, actor=actor)
     transaction.on_commit(lambda: ready_queue_push(order.pk))
     return order
-
-
-def _order_insert(order: Order) -> None:
-    """Insert with a fresh order number, retrying the (astronomically rare) collision in a savepoint."""
-    for _attempt in range(5):
-        order.order_no = order_no_new()
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-            return
-        except IntegrityError:
-            if Order.objects.filter(order_no=order.order_no).exists():
-                order.pk = None
-                continue
-            raise
-    raise OrderError(_("Could not allocate an order number; please try again."))
 
 
 def _order_lock(*, order_id: int) -> tuple[Customer, Order]:

@@ -276,3 +276,13 @@ def test_claim_never_takes_finished_or_cancelled_orders(funded, product, staff):
     for status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.RUNNING):
         _to_status(place(funded, product, staff), status, staff)
     assert order_claim(agent="other", limit=10, lease_seconds=60) == []
+
+
+def test_a_taken_order_number_is_retried_with_a_fresh_one(funded, product, staff, monkeypatch, reconciled):
+    first = place(funded, product, staff)
+    numbers = iter([first.order_no, "20261121000000000000001"])
+    monkeypatch.setattr("orders.services.order_no_new", lambda: next(numbers))
+    second = place(funded, product, staff)
+    assert second.order_no == "20261121000000000000001"
+    assert LedgerEntry.objects.filter(kind="charge").count() == 2
+    reconciled()
