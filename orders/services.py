@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.errors import IdempotencyConflict, InactiveCustomer
+from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
 from customers.money import quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
@@ -141,6 +141,8 @@ def order_place(
     memo: str = "",
 ) -> Order:
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
+    quantity = quantity_parse(quantity)
+    target = (target or "").strip()
     token = token or uuid.uuid4().hex
     for _attempt in range(5):
         order_no = order_no_new()
@@ -155,37 +157,44 @@ def order_place(
                 token=token,
                 memo=memo,
             )
-        except IntegrityError:
-            # Whole-transaction retry instead of a savepoint around the insert: a taken order
-            # number (two orders in the same millisecond drawing the same 6 digits) is too rare
-            # to pay two extra round trips on every order for.
-            if Order.objects.filter(order_no=order_no).exists():
+        except (IntegrityError, DomainError) as error:
+            # The unique token, not a lookup on every order, detects a replay: the replayed insert
+            # fails (or an earlier rule fails now that the first order spent the balance), the
+            # transaction rolls back, and the first order is returned.
+            first = _order_replayed(token=token, customer_id=customer_id, product_id=product_id, quantity=quantity, target=target)
+            if first is not None:
+                return first
+            # A taken order number (two orders in the same millisecond drawing the same 6 digits) is
+            # retried with the whole transaction: too rare for a savepoint on every insert.
+            if isinstance(error, IntegrityError) and Order.objects.filter(order_no=order_no).exists():
                 continue
-            if Order.objects.filter(token=token).exists():
-                # The same token, submitted at the same moment for another customer.
-                raise IdempotencyConflict(_("This submission token was already used for a different request.")) from None
             raise
     raise OrderError(_("Could not allocate an order number; please try again."))
 
 
+def _order_replayed(*, token: str, customer_id: int, product_id: int, quantity: int, target: str) -> Order | None:
+    first = Order.objects.filter(token=token).first()
+    if first is None:
+        return None
+    if (first.customer_id, first.product_id, first.quantity, first.target) != (
+        int(customer_id),
+        int(product_id),
+        quantity,
+        target,
+    ):
+        raise IdempotencyConflict(_("This submission token was already used for a different request."))
+    return first
+
+
 @transaction.atomic
 def _order_place(
-    *, order_no: str, customer_id: int, product_id: int, quantity, target: str, actor, token: str, memo: str
+    *, order_no: str, customer_id: int, product_id: int, quantity: int, target: str, actor, token: str, memo: str
 ) -> Order:
-    quantity = quantity_parse(quantity)
-    target = (target or "").strip()
+    if not target:
+        raise TargetMismatch(_("The target is required."))
     # A plain read, not a lock: fetched before the customer's lock to keep the locked span short.
     product = products_priced(quantity=quantity).get(pk=product_id)
     customer = customer_lock(customer_id=customer_id)
-    # Only the fields to compare; the whole order is loaded on a replay alone.
-    first = Order.objects.filter(token=token).values_list("pk", "customer_id", "product_id", "quantity", "target").first()
-    if first is not None:
-        first_pk, *request = first
-        if request != [customer.pk, int(product_id), quantity, target]:
-            raise IdempotencyConflict(_("This submission token was already used for a different request."))
-        return Order.objects.get(pk=first_pk)
-    if not target:
-        raise TargetMismatch(_("The target is required."))
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
     quote = _quote(product=product, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
     balance_sufficient_check(customer=customer, amount=quote.amount)

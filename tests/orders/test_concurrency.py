@@ -136,3 +136,20 @@ def test_1000_concurrent_placements_get_1000_distinct_order_numbers(reconciled):
     assert len(numbers) == 1000
     assert len(set(numbers)) == 1000
     reconciled()
+
+
+def test_the_same_token_submitted_from_8_threads_at_once_places_one_order(reconciled):
+    customer = CustomerFactory()
+    product = ProductFactory()
+    balance_recharge(customer_id=customer.pk, amount="100", actor=None)
+    placed = []
+
+    def submit(index):
+        placed.append(
+            order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None, token="dbl")
+        )
+
+    assert run_threads(8, submit) == []
+    assert {order.pk for order in placed} == {Order.objects.get().pk}
+    assert LedgerEntry.objects.filter(kind="charge").count() == 1
+    reconciled()

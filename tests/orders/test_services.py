@@ -286,3 +286,10 @@ def test_a_taken_order_number_is_retried_with_a_fresh_one(funded, product, staff
     assert second.order_no == "20261121000000000000001"
     assert LedgerEntry.objects.filter(kind="charge").count() == 2
     reconciled()
+
+
+def test_replaying_a_token_after_the_first_order_spent_the_balance_returns_it(funded, product, staff):
+    first = place(funded, product, staff, quantity=100, token="all-in")
+    assert balance(funded) == 0
+    assert place(funded, product, staff, quantity=100, token="all-in").pk == first.pk
+    assert LedgerEntry.objects.filter(kind="charge").count() == 1
