@@ -19,7 +19,7 @@ from orders.services import order_place
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
 
 
-def test_database_url() -> str:
+def subprocess_database_url() -> str:
     """The URL of the database this test runs on, for the agent processes it starts."""
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -50,7 +50,7 @@ class AgentProcesses:
             argv += [f"--{key.replace('_', '-')}", str(value)]
         environment = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "READY_QUEUE_KEY": settings.READY_QUEUE_KEY,
             "ORDER_RETRY_BASE_SECONDS": "0.2",
