@@ -361,8 +361,8 @@ def main() -> None:
 
     customers = customers_make(4)
     if args.quick:
-        cases = case_a(args, customers, 200) + case_b(args, customers, 480) + case_c(args, customers, 8)
-        cases += case_d(args, customers, 200, 800)
+        cases = case_a(args, customers, 150) + case_b(args, customers, 320) + case_c(args, customers, 6)
+        cases += case_d(args, customers, 150, 600)
     else:
         cases = case_a(args, customers, 2000) + case_b(args, customers, 3200) + case_c(args, customers, 60)
         cases += case_d(args, customers, 1000, 10000)

@@ -191,3 +191,29 @@ def test_redis_unreachable_agent_polls_and_recovers_when_it_returns(agents, rich
     log = agents.log(agent)
     assert "Traceback" not in log and log.count("ready-queue unreachable") <= 2
     reconciled()
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="kills the agent's MariaDB connections")
+def test_agent_survives_its_database_connections_being_killed(agents, rich_customer, reconciled):
+    product = ProductFactory(sandbox_delay_ms=300)
+    agent = agents.start("blip", concurrency=4, lease_seconds=3)
+    orders = orders_place(customer=rich_customer, product=product, count=24)
+    for _ in range(3):
+        wait_until(
+            lambda: Order.objects.filter(pk__in=[o.pk for o in orders], status="running").exists(),
+            timeout=30, interval=0.02, message="orders in flight",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+            )
+            for (connection_id,) in cursor.fetchall():
+                cursor.execute(f"KILL CONNECTION {int(connection_id)}")
+        time.sleep(0.5)
+
+    wait_until(_finished(orders), timeout=90, interval=0.2, message="every order to finish after the blips")
+    assert agent.poll() is None  # still running
+    assert statuses(orders) == {"succeeded": 24}
+    assert "database unavailable" in agents.log(agent)
+    assert "Traceback" not in agents.log(agent)
+    reconciled()
