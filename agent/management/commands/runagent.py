@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = "Execute pending orders until SIGTERM/SIGINT (or, with --once, until nothing is ready)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--concurrency", type=int, default=4, help="Orders in flight in this process.")
+        parser.add_argument("--concurrency", type=int, default=4, help="Orders executing at once in this process (it leases up to as many again, ready for the next free thread).")
         parser.add_argument("--once", action="store_true", help="Drain what is ready now, then exit.")
         parser.add_argument("--name", default="", help=f"Agent name (default host:pid, e.g. {agent_name_default()}).")
         parser.add_argument("--poll-interval", type=_positive_float, default=1.0, help="Seconds between database polls.")
