@@ -22,3 +22,27 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SandboxExecution(models.Model):
+    """One run of the built-in sandbox executor, so tests and the demo can count executions per order."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", _("succeeded")
+        DUPLICATE = "duplicate", _("duplicate (already succeeded)")
+        FAILED = "failed", _("failed")
+        TRANSIENT = "transient", _("transient failure")
+
+    order_no = models.CharField(_("order number"), max_length=32, db_index=True)
+    attempt = models.PositiveSmallIntegerField(_("attempt"))
+    agent = models.CharField(_("agent"), max_length=100)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox execution")
+        verbose_name_plural = _("sandbox executions")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_no} #{self.attempt}: {self.outcome}"

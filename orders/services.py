@@ -263,9 +263,19 @@ def order_claim(*, agent: str, limit: int, lease_seconds: float, order_ids: list
     )
     if order_ids is not None:
         ready = ready.filter(pk__in=order_ids)
-    if connection.features.has_select_for_update_skip_locked:
-        ready = ready.select_for_update(skip_locked=True)
-    ids = list(ready.values_list("id", flat=True)[:limit])
+    # Lock the oldest candidates a few at a time, never more than still needed: locking `ready` itself
+    # makes the database read and lock every ready row before sorting, and every other agent's
+    # SKIP LOCKED then comes back empty. The list is long enough for agents claiming together.
+    candidates = list(ready.values_list("id", flat=True)[: limit * 2 + 50])
+    ids: list[int] = []
+    position = 0
+    while len(ids) < limit and position < len(candidates):
+        chunk = candidates[position : position + limit - len(ids)]
+        position += len(chunk)
+        locked = Order.objects.filter(pk__in=chunk, status=Status.PENDING).order_by()
+        if connection.features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(skip_locked=True)
+        ids += sorted(locked.values_list("id", flat=True))
     if not ids:
         return []
     lease_expires_at = now + timedelta(seconds=lease_seconds)

@@ -1,0 +1,312 @@
+"""The agent daemon: claims ready orders, executes them on a pool of threads, keeps their leases,
+heartbeats, and on SIGTERM/SIGINT stops claiming, lets in-flight orders finish within a grace period
+and releases the rest.
+
+Threads: the main thread claims (waking on the Redis ready-queue, or polling the database); N
+executor threads run one order each; a keeper thread renews leases, returns orders of dead agents to
+pending and heartbeats. Django gives every thread its own database connection.
+"""
+
+import functools
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+from django.utils import timezone
+
+from agent.executors import ExecutionError, order_execute
+from agent.models import Agent
+from orders.errors import InvalidTransition
+from orders.models import Order
+from orders.services import (
+    order_claim,
+    order_fail,
+    order_lease_renew,
+    order_release,
+    order_requeue_expired,
+    order_succeed,
+)
+
+logger = logging.getLogger(__name__)
+
+# What a database restart, failover or network blip raises; worth retrying, never worth dying for.
+DB_BLIPS = (OperationalError, InterfaceError)
+HEARTBEAT_SECONDS = 5.0
+
+
+def agent_name_default() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _connection_reset() -> None:
+    """Drop this thread's connection after a blip so the next query opens a fresh one."""
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - the connection is already broken; closing it is best effort
+        pass
+
+
+class ReadyQueue:
+    """Waits for a wake-up on the Redis ready-queue. Without Redis, or while it is unreachable, it
+    only sleeps a poll interval (the claim loop polls the database anyway) and retries Redis next time."""
+
+    def __init__(self, *, poll_interval: float):
+        self.poll_interval = poll_interval
+        self.reachable = True
+        self.client = None
+        if settings.REDIS_URL:
+            # A client of our own: BLPOP blocks longer than the cache client's socket timeout allows.
+            self.client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=poll_interval + 2
+            )
+
+    def wait(self, stop: threading.Event) -> None:
+        if self.client is None:
+            stop.wait(self.poll_interval)
+            return
+        try:
+            self.client.blpop([settings.READY_QUEUE_KEY], timeout=self.poll_interval)
+        except redis.RedisError as exc:
+            if self.reachable:
+                logger.warning("ready-queue unreachable (%s); polling the database every %ss", exc, self.poll_interval)
+            self.reachable = False
+            stop.wait(self.poll_interval)
+            return
+        if not self.reachable:
+            logger.info("ready-queue reachable again; waking on it")
+            self.reachable = True
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        name: str = "",
+        concurrency: int = 4,
+        poll_interval: float = 1.0,
+        lease_seconds: float = 60.0,
+        grace_seconds: float = 30.0,
+        once: bool = False,
+    ):
+        self.name = name or agent_name_default()
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.grace_seconds = grace_seconds
+        self.once = once
+        self.stop = threading.Event()  # set by SIGTERM/SIGINT: claim nothing more
+        self._keeper_stop = threading.Event()  # the keeper renews leases until the very end
+        self._slot_freed = threading.Event()
+        self._jobs: queue.Queue[Order] = queue.Queue()
+        self._lock = threading.Lock()
+        self._held: dict[int, Order] = {}  # claimed (leased) by this agent, executing or waiting for a thread
+        self._executing: set[int] = set()
+        self.done = 0
+        self.failed = 0
+        self.started_at = timezone.now()
+        self.ready_queue = ReadyQueue(poll_interval=poll_interval)
+
+    # --- control -----------------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop_request)
+        signal.signal(signal.SIGINT, self._stop_request)
+
+    def _stop_request(self, signum, frame) -> None:
+        logger.info("agent %s: %s received, claiming nothing more", self.name, signal.Signals(signum).name)
+        self.stop.set()
+
+    def run(self) -> None:
+        logger.info(
+            "agent %s started: concurrency %s, lease %ss, poll %ss, ready-queue %s",
+            self.name, self.concurrency, self.lease_seconds, self.poll_interval,
+            "redis" if self.ready_queue.client else "none (polling)",
+        )
+        for i in range(self.concurrency):
+            threading.Thread(target=self._execute_loop, name=f"execute-{i}", daemon=True).start()
+        keeper = threading.Thread(target=self._keep_loop, name="keeper", daemon=True)
+        keeper.start()
+        try:
+            self._claim_loop()
+        finally:
+            self._shutdown(keeper)
+
+    # --- the main thread: claim ----------------------------------------------------------------------
+
+    def _held_count(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def _claim_loop(self) -> None:
+        while not self.stop.is_set():
+            self._slot_freed.clear()
+            # Hold up to one batch beyond the threads: claiming in batches costs far fewer transactions.
+            free = 2 * self.concurrency - self._held_count()
+            if free <= 0:
+                self._slot_freed.wait(self.poll_interval)
+                continue
+            try:
+                claimed = order_claim(agent=self.name, limit=free, lease_seconds=self.lease_seconds)
+            except DB_BLIPS as exc:
+                logger.warning("agent %s: database unavailable while claiming (%s); retrying", self.name, exc)
+                _connection_reset()
+                self.stop.wait(self.poll_interval)
+                continue
+            for order in claimed:
+                with self._lock:
+                    self._held[order.pk] = order
+                self._jobs.put(order)
+            if claimed:
+                continue
+            close_old_connections()
+            if self.once:
+                if not self._held_count():
+                    return
+                self._slot_freed.wait(self.poll_interval)
+            else:
+                self.ready_queue.wait(self.stop)
+
+    # --- executor threads ----------------------------------------------------------------------------
+
+    def _execute_loop(self) -> None:
+        while True:
+            order = self._jobs.get()
+            with self._lock:
+                if self.stop.is_set():
+                    continue  # stopping: never start another order; the shutdown releases it
+                self._executing.add(order.pk)
+            try:
+                self._order_run(order)
+            except Exception:  # noqa: BLE001 - one order's surprise must not take a thread down
+                logger.exception("agent %s: order %s: unexpected error", self.name, order.order_no)
+            finally:
+                with self._lock:
+                    self._held.pop(order.pk, None)
+                    self._executing.discard(order.pk)
+                self._slot_freed.set()
+
+    def _order_run(self, order: Order) -> None:
+        close_old_connections()
+        try:
+            result = order_execute(order, agent=self.name)
+        except ExecutionError as exc:
+            outcome = functools.partial(
+                order_fail, order_id=order.pk, agent=self.name, error=str(exc), transient=exc.transient
+            )
+        except Exception as exc:  # noqa: BLE001 - an executor crash (or a blip inside it) is worth a retry
+            outcome = functools.partial(
+                order_fail, order_id=order.pk, agent=self.name, error=f"{exc.__class__.__name__}: {exc}", transient=True
+            )
+        else:
+            outcome = functools.partial(order_succeed, order_id=order.pk, agent=self.name, result=result)
+        finished = self._db_retry(outcome, what=f"order {order.order_no}")
+        if finished is not None:
+            logger.info("agent %s: order %s %s (attempt %s)", self.name, order.order_no, finished.status, finished.attempts)
+            with self._lock:
+                if finished.status == Order.Status.SUCCEEDED:
+                    self.done += 1
+                elif finished.status == Order.Status.FAILED:
+                    self.failed += 1
+
+    def _db_retry(self, action: Callable[[], Order], *, what: str, deadline: float | None = None) -> Order | None:
+        """Run a lifecycle service until the database answers. None when the order is no longer ours
+        (its lease expired and another agent took it, or it was released) or the deadline passed."""
+        delay = 0.1
+        while True:
+            try:
+                return action()
+            except InvalidTransition as exc:
+                logger.warning("agent %s: %s: %s", self.name, what, exc)
+                return None
+            except DB_BLIPS as exc:
+                if deadline is not None and time.monotonic() > deadline:
+                    logger.warning("agent %s: %s: database still unavailable (%s); giving up", self.name, what, exc)
+                    return None
+                logger.warning("agent %s: %s: database unavailable (%s); retrying in %.1fs", self.name, what, exc, delay)
+                _connection_reset()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # --- the keeper thread: leases, dead agents, heartbeat --------------------------------------------
+
+    def _keep_loop(self) -> None:
+        tick = max(0.05, min(self.lease_seconds / 3, HEARTBEAT_SECONDS))
+        while not self._keeper_stop.is_set():
+            try:
+                self._leases_renew()
+                requeued = order_requeue_expired()
+                if requeued:
+                    logger.info("agent %s: %s order(s) of expired leases returned to pending", self.name, requeued)
+                self._heartbeat()
+            except DB_BLIPS as exc:
+                logger.warning("agent %s: database unavailable for leases and heartbeat (%s)", self.name, exc)
+                _connection_reset()
+            except Exception:  # noqa: BLE001 - without the keeper our leases expire; keep it alive
+                logger.exception("agent %s: keeper error", self.name)
+            self._keeper_stop.wait(tick)
+        connection.close()
+
+    def _leases_renew(self) -> None:
+        with self._lock:
+            held = list(self._held)
+        if held:  # a lease lost meanwhile shows when its outcome is refused (InvalidTransition)
+            order_lease_renew(agent=self.name, order_ids=held, lease_seconds=self.lease_seconds)
+
+    def _heartbeat(self, *, stopped: bool = False) -> None:
+        now = timezone.now()
+        with self._lock:
+            holding = [] if stopped else sorted(order.order_no for order in self._held.values())
+            done, failed = self.done, self.failed
+        Agent.objects.update_or_create(
+            name=self.name,
+            defaults={
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "last_seen_at": now,
+                "stopped_at": now if stopped else None,
+                "orders_done": done,
+                "orders_failed": failed,
+                "holding": holding,
+            },
+        )
+
+    # --- shutdown ------------------------------------------------------------------------------------
+
+    def _shutdown(self, keeper: threading.Thread) -> None:
+        deadline = time.monotonic() + self.grace_seconds
+        self.stop.set()  # also when --once ends or the claim loop dies: no thread starts another order
+
+        def executing() -> int:
+            with self._lock:
+                return len(self._executing)
+
+        if executing():
+            logger.info("agent %s: waiting up to %ss for %s order(s) in flight", self.name, self.grace_seconds, executing())
+        while executing() and time.monotonic() < deadline:
+            self._slot_freed.wait(0.1)
+            self._slot_freed.clear()
+        with self._lock:
+            unfinished = list(self._held.values())
+        for order in unfinished:
+            released = self._db_retry(
+                functools.partial(order_release, order_id=order.pk, agent=self.name, note="agent stopping"),
+                what=f"releasing order {order.order_no}",
+                deadline=time.monotonic() + self.grace_seconds,
+            )
+            if released is not None:
+                logger.info("agent %s: order %s released to pending", self.name, order.order_no)
+        self._keeper_stop.set()
+        keeper.join(timeout=self.grace_seconds)
+        self._db_retry(
+            functools.partial(self._heartbeat, stopped=True), what="last heartbeat", deadline=time.monotonic() + 5
+        )
+        logger.info("agent %s stopped: %s done, %s failed", self.name, self.done, self.failed)
