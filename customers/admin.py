@@ -44,7 +44,20 @@ class RecentLedgerFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class RecentLedgerInline(admin.TabularInline):
+class ReadOnly:
+    """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RecentLedgerInline(ReadOnly, admin.TabularInline):
     model = LedgerEntry
     formset = RecentLedgerFormSet
     fields = ("created_at", "kind", "amount", "balance_after", "order", "memo")
@@ -55,15 +68,6 @@ class RecentLedgerInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)
@@ -105,17 +109,8 @@ class LedgerEntryResource(resources.ModelResource):
         export_order = fields
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
 
 
 class BigListMixin:

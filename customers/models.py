@@ -13,6 +13,19 @@ mobile_validator = RegexValidator(
 )
 
 
+def created_by_field() -> models.ForeignKey:
+    """Who did it: every write action records its user (kept when the account is deleted later)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+
 class Tier(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
     discount_percent = models.DecimalField(
@@ -54,15 +67,7 @@ class Customer(models.Model):
         verbose_name=_("login account"),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = created_by_field()
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import MONEY, Customer
+from customers.models import MONEY, Customer, created_by_field
 
 
 def regex_validate(value: str) -> None:
@@ -130,15 +130,7 @@ class Order(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, editable=False
     )
     memo = models.CharField(_("memo"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = created_by_field()
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     token = models.CharField(_("idempotency token"), max_length=64, unique=True, editable=False)
