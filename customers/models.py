@@ -29,11 +29,13 @@ def created_by_field() -> models.ForeignKey:
 class Tier(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
     discount_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("discount (% off)"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
+        # xgettext:no-python-format
         help_text=_("Percent taken off the list amount: 0 = none, 15 = 15 % off, 100 = free."),
     )
 
