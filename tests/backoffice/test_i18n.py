@@ -186,11 +186,17 @@ def menu_names(html: str) -> set[str]:
 
 def test_the_menu_shows_our_app_and_model_names_in_chinese(superuser_client):
     names = menu_names(page(superuser_client, reverse("admin:index")))
-    assert {"订单", "客户", "客户级别", "财务", "充值", "扣款", "交易记录"} <= names
+    assert {"订单", "客户", "客户级别", "财务", "充值", "扣款", "交易记录", "运维", "执行代理"} <= names
     superuser_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    assert {"Orders", "Customers", "Tiers", "Finance", "Recharges", "Debits", "Ledger entries"} <= menu_names(
+    assert {"Orders", "Customers", "Finance", "Recharges", "Ledger entries", "Operations", "Agents"} <= menu_names(
         page(superuser_client, reverse("admin:index"))
     )
+
+
+def test_the_agents_page_and_its_queue_summary_are_chinese(superuser_client, pending_order):
+    html = page(superuser_client, reverse("admin:agent_agent_changelist"))
+    for text in ("执行代理", "最后心跳时间", "待执行", "执行中", "最早的待执行订单", "秒前", "在线执行代理"):
+        assert text in html, text
 
 
 def test_login_page_is_chinese_by_default_and_english_on_request(client, db):
