@@ -6,7 +6,6 @@ import datetime
 from django import template
 from django.contrib.admin.templatetags.admin_list import date_hierarchy as django_date_hierarchy
 from django.contrib.admin.templatetags.base import InclusionAdminNode
-from django.db import models
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
