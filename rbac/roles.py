@@ -5,8 +5,6 @@ Proxy models (customers.Recharge, customers.Debit, customers.MyLedgerEntry, orde
 split between roles that read the same tables.
 """
 
-from django.utils.translation import gettext_lazy as _
-
 ADMINISTRATORS = "Administrators"
 FINANCE = "Finance"
 CUSTOMER_SERVICE = "Customer service"
@@ -50,12 +48,4 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.change_myorder",  # cancelling their own pending orders
         "customers.view_myledgerentry",
     ),
-}
-
-ROLE_LABELS = {
-    ADMINISTRATORS: _("Administrators"),
-    FINANCE: _("Finance"),
-    CUSTOMER_SERVICE: _("Customer service"),
-    OPERATIONS: _("Operations"),
-    CUSTOMERS: _("Customers"),
 }
