@@ -6,6 +6,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from customers.models import Customer, LedgerEntry, Tier
+from customers.services import balance_recharge
+from orders.services import order_place
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,5 +41,9 @@ def test_ledger_amount_sign_matches_kind(customer, kind, amount):
     )
 
 
-def test_staff_movements_cannot_name_an_order_and_order_entries_must(customer):
+def test_staff_movements_cannot_name_an_order_and_order_entries_must(customer, product):
+    balance_recharge(customer_id=customer.pk, amount="100", actor=None)
+    order = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+    _refused(lambda: LedgerEntry.objects.create(customer=customer, kind="recharge", amount=1, balance_after=91, order=order))
+    _refused(lambda: LedgerEntry.objects.create(customer=customer, kind="refund", amount=10, balance_after=100))
     _refused(lambda: LedgerEntry.objects.create(customer=customer, kind="charge", amount=-1, balance_after=0))
