@@ -148,13 +148,14 @@ class Worker:
     def _claim_loop(self) -> None:
         while not self.stop.is_set():
             self._slot_freed.clear()
-            # Hold up to one batch beyond the threads: claiming in batches costs far fewer transactions.
-            free = 2 * self.concurrency - self._held_count()
-            if free <= 0:
+            # Claim in batches of about one order per thread, once at most one order per thread is
+            # left: a claim per freed slot would cost a transaction per order.
+            held = self._held_count()
+            if held > self.concurrency:
                 self._slot_freed.wait(self.poll_interval)
                 continue
             try:
-                claimed = order_claim(agent=self.name, limit=free, lease_seconds=self.lease_seconds)
+                claimed = order_claim(agent=self.name, limit=2 * self.concurrency - held, lease_seconds=self.lease_seconds)
             except DB_BLIPS as exc:
                 logger.warning("agent %s: database unavailable while claiming (%s); retrying", self.name, exc)
                 _connection_reset()

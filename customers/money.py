@@ -15,6 +15,11 @@ def quantize_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def db_decimal(value) -> Decimal:
+    """A number read by raw SQL outside a model field: SQLite returns it as an int or a float."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def money_amount_parse(value) -> Decimal:
     """Validate an amount someone typed: positive, at most two decimals, at most 99,999,999.99.
 

@@ -4,29 +4,31 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
-from django.db.models.expressions import RawSQL
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from backoffice.db import row_get, row_insert, row_lock_sql
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
-from customers.money import money_amount_parse
+from customers.money import db_decimal, money_amount_parse
 
 
 def customer_lock(*, customer_id: int) -> Customer:
-    """Lock the customer row. Every money-moving transaction takes this lock first (then the order's).
+    """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
+    first (then the order's).
 
     The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
     unlike select_related's join, reads the shared tier row without locking it. Written as SQL
-    because it runs on every order and the ORM's Subquery costs more to compile than to run.
+    because it runs on every order (see backoffice.db).
     """
-    customers, tiers = Customer._meta.db_table, Tier._meta.db_table
-    tier_discount = RawSQL(
-        f"SELECT t.discount_percent FROM {tiers} t WHERE t.id = {customers}.tier_id",
-        (),
-        output_field=Tier._meta.get_field("discount_percent"),
+    customer = row_get(
+        Customer,
+        f"SELECT c.*, (SELECT t.discount_percent FROM {Tier._meta.db_table} t WHERE t.id = c.tier_id)"
+        f" AS tier_discount_percent FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
+        [customer_id],
     )
-    return Customer.objects.select_for_update().annotate(tier_discount_percent=tier_discount).get(pk=customer_id)
+    customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
+    return customer
 
 
 def balance_sufficient_check(*, customer: Customer, amount: Decimal) -> None:
@@ -51,9 +53,14 @@ def ledger_post(
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
     new_balance = customer.balance + amount
-    Customer.objects.filter(pk=customer.pk).update(balance=new_balance)
+    balance = Customer._meta.get_field("balance")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Customer._meta.db_table} SET {balance.column} = %s WHERE id = %s",
+            [balance.get_db_prep_save(new_balance, connection), customer.pk],
+        )
     customer.balance = new_balance
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry(
         customer=customer,
         kind=kind,
         amount=amount,
@@ -63,6 +70,7 @@ def ledger_post(
         memo=memo,
         token=token,
     )
+    return row_insert(entry)
 
 
 def _balance_move(

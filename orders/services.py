@@ -15,13 +15,13 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backoffice.db import row_get, row_insert, row_lock_sql, row_update
 from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
-from customers.money import quantize_money
+from customers.money import db_decimal, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
 from orders.models import Order, OrderEvent, PricePolicy, Product
@@ -56,28 +56,27 @@ def quantity_parse(value) -> int:
     return quantity
 
 
-def products_priced(*, quantity: int):
-    """Products with `quoted_unit_price` for `quantity`: the price policy with the largest
-    min_quantity <= quantity, else the product's unit price, in the same query as the product.
+def product_priced(*, product_id: int, quantity: int) -> Product:
+    """The product with `quoted_unit_price` for `quantity`: the price policy with the largest
+    min_quantity <= quantity, else the product's unit price, in one statement.
 
-    Written as SQL because it runs on every order: the ORM's Subquery/Coalesce took longer to
-    compile than the whole query takes to run.
+    Written as SQL because it runs on every order (see backoffice.db).
     """
-    products, policies = Product._meta.db_table, PricePolicy._meta.db_table
-    return Product.objects.annotate(
-        quoted_unit_price=RawSQL(
-            f"COALESCE((SELECT p.unit_price FROM {policies} p WHERE p.product_id = {products}.id"
-            f" AND p.min_quantity <= %s ORDER BY p.min_quantity DESC LIMIT 1), {products}.unit_price)",
-            (quantity,),
-            output_field=Product._meta.get_field("unit_price"),
-        )
+    product = row_get(
+        Product,
+        f"SELECT p.*, COALESCE((SELECT pp.unit_price FROM {PricePolicy._meta.db_table} pp"
+        f" WHERE pp.product_id = p.id AND pp.min_quantity <= %s ORDER BY pp.min_quantity DESC LIMIT 1),"
+        f" p.unit_price) AS quoted_unit_price FROM {Product._meta.db_table} p WHERE p.id = %s",
+        [quantity, product_id],
     )
+    # SQLite returns the price as a number without its scale (10, not 10.00).
+    product.quoted_unit_price = quantize_money(db_decimal(product.quoted_unit_price))
+    return product
 
 
 def unit_price_for(*, product: Product, quantity: int) -> Decimal:
     """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    unit_price = products_priced(quantity=quantity).values_list("quoted_unit_price", flat=True).get(pk=product.pk)
-    return quantize_money(unit_price)  # SQLite returns annotations without their scale: 10, not 10.00
+    return product_priced(product_id=product.pk, quantity=quantity).quoted_unit_price
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -97,10 +96,9 @@ def _order_rules_check(*, customer: Customer, product: Product, quantity: int, t
 
 
 def _quote(*, product: Product, quantity: int, discount: Decimal, balance: Decimal) -> Quote:
-    """Price `quantity` of a product fetched through `products_priced`."""
-    # Both may be query annotations, which SQLite returns without their scale (10, not 10.00).
-    unit_price = quantize_money(product.quoted_unit_price)
-    discount = quantize_money(discount)
+    """Price `quantity` of a product fetched through `product_priced`."""
+    unit_price = product.quoted_unit_price
+    discount = quantize_money(discount)  # SQLite returns it without its scale (15, not 15.00)
     list_amount = quantize_money(unit_price * quantity)
     amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
     return Quote(unit_price, list_amount, discount, amount, balance)
@@ -110,7 +108,7 @@ def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
     """The price an order would have now (for the live preview); writes nothing."""
     quantity = quantity_parse(quantity)
     customer = Customer.objects.select_related("tier").get(pk=customer_id)
-    product = products_priced(quantity=quantity).get(pk=product_id)
+    product = product_priced(product_id=product_id, quantity=quantity)
     _order_rules_check(customer=customer, product=product, quantity=quantity)
     return _quote(product=product, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
 
@@ -124,8 +122,8 @@ def order_no_new() -> str:
 def _event_record(
     *, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str = ""
 ) -> None:
-    OrderEvent.objects.create(
-        order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note
+    row_insert(
+        OrderEvent(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note)
     )
 
 
@@ -200,12 +198,12 @@ def _order_place(
     if not target:
         raise TargetMismatch(_("The target is required."))
     # A plain read, not a lock: fetched before the customer's lock to keep the locked span short.
-    product = products_priced(quantity=quantity).get(pk=product_id)
+    product = product_priced(product_id=product_id, quantity=quantity)
     customer = customer_lock(customer_id=customer_id)
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
     quote = _quote(product=product, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
     balance_sufficient_check(customer=customer, amount=quote.amount)
-    order = Order.objects.create(
+    order = Order(
         order_no=order_no,
         customer=customer,
         product=product,
@@ -220,6 +218,7 @@ def _order_place(
         token=token,
         memo=memo,
     )
+    row_insert(order)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
     _event_record(order=order, from_status="", to_status=Status.PENDING, actor=actor)
     transaction.on_commit(lambda: ready_queue_push(order.pk))
@@ -327,13 +326,14 @@ def _lease_clear(order: Order) -> None:
 
 @transaction.atomic
 def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
-    order = Order.objects.select_for_update().get(pk=order_id)
+    # The agent's path for nearly every order, so its statements skip the ORM (see backoffice.db).
+    order = row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])
     _held_check(order=order, agent=agent)
     order.status = Status.SUCCEEDED
     order.result = result
     order.finished_at = timezone.now()
     _lease_clear(order)
-    order.save(update_fields=["status", "result", "finished_at", "lease_owner", "lease_expires_at", "updated_at"])
+    row_update(order, ["status", "result", "finished_at", "lease_owner", "lease_expires_at", "updated_at"])
     _event_record(order=order, from_status=Status.RUNNING, to_status=Status.SUCCEEDED, agent=agent)
     return order
 
