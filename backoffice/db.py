@@ -56,20 +56,19 @@ def row_lock_sql() -> str:
 @functools.cache
 def _row_reader(model, columns: tuple[str, ...]):
     """How a row with these columns becomes an instance, worked out once per statement shape: each
-    field's position, the converters the ORM would apply (the backend's and the field's; they take
-    the connection as an argument), and the extra columns."""
+    field's position, the columns whose values the backend or the field converts, and the extra
+    columns."""
     db = connections[DEFAULT_DB_ALIAS]
     position = {column: index for index, column in enumerate(columns)}
     fields = model._meta.concrete_fields
-    converters = []
+    converted = []
     for field in fields:
         column = field.get_col(model._meta.db_table)
-        field_converters = db.ops.get_db_converters(column) + column.get_db_converters(db)
-        if field_converters:
-            converters.append((position[field.column], field_converters, column))
+        if db.ops.get_db_converters(column) or column.get_db_converters(db):
+            converted.append((position[field.column], column))
     field_columns = {field.column for field in fields}
     extras = [(column, index) for column, index in position.items() if column not in field_columns]
-    return [position[field.column] for field in fields], converters, extras
+    return [position[field.column] for field in fields], converted, extras
 
 
 def row_get(model, sql: str, params):
@@ -82,10 +81,10 @@ def row_get(model, sql: str, params):
         columns = tuple(column[0] for column in cursor.description)
     if row is None:
         raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-    positions, converters, extras = _row_reader(model, columns)
+    positions, converted, extras = _row_reader(model, columns)
     row = list(row)
-    for index, field_converters, column in converters:
-        for converter in field_converters:
+    for index, column in converted:  # this connection's converters, as the ORM applies them
+        for converter in db.ops.get_db_converters(column) + column.get_db_converters(db):
             row[index] = converter(row[index], column, db)
     instance = model.from_db(db.alias, None, [row[index] for index in positions])
     for column, index in extras:
