@@ -17,7 +17,7 @@ from customers.models import Customer
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
-from orders.services import order_cancel, order_quote
+from orders.services import order_cancel, order_quote, order_retry
 
 STATUS_COLOURS = {
     Order.Status.PENDING: "#e6a23c",
@@ -26,7 +26,7 @@ STATUS_COLOURS = {
     Order.Status.FAILED: "#f56c6c",
     Order.Status.CANCELLED: "#909399",
 }
-CANCEL_AT_MOST = 500
+ACTION_AT_MOST = 500
 PREVIEW_FIGURES = (
     ("unit_price", _("unit price")),
     ("list_amount", _("list amount")),
@@ -93,7 +93,7 @@ class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
     search_fields = ("order_no", "customer__mobile", "customer__name")
     search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
     ordering = ("-created_at", "-id")  # matches the index order_created
-    actions = ["cancel_selected"]
+    actions = ["cancel_selected", "retry_selected"]
     resource_classes = [OrderResource]
     export_formats = [XLSX, CSV]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
@@ -162,15 +162,17 @@ class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, order_no_path="order_no"), False
 
+    def _selected(self, request, queryset, too_many: str) -> list[Order]:
+        """The selected orders, or none with an error when more than an action handles at once."""
+        orders = list(queryset.select_related(None).order_by("id").only("id", "order_no")[: ACTION_AT_MOST + 1])
+        if len(orders) > ACTION_AT_MOST:
+            self.message_user(request, too_many % {"n": ACTION_AT_MOST}, messages.ERROR)
+            return []
+        return orders
+
     @admin.action(description=_("Cancel selected orders (pending ones are refunded)"), permissions=["change"])
     def cancel_selected(self, request, queryset):
-        orders = list(queryset.select_related(None).order_by("id").only("id", "order_no")[: CANCEL_AT_MOST + 1])
-        if len(orders) > CANCEL_AT_MOST:
-            self.message_user(
-                request, gettext("Select at most %(n)s orders to cancel at once.") % {"n": CANCEL_AT_MOST}, messages.ERROR
-            )
-            return
-        for order in orders:
+        for order in self._selected(request, queryset, gettext("Select at most %(n)s orders to cancel at once.")):
             try:
                 cancelled = order_cancel(order_id=order.pk, actor=request.user, note=gettext("cancelled in the admin"))
             except DomainError as error:
@@ -182,6 +184,24 @@ class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
                     % {"order_no": cancelled.order_no, "amount": cancelled.amount},
                     messages.SUCCESS,
                 )
+
+    @admin.action(description=_("Retry selected failed orders (each is placed and charged again)"), permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        for order in self._selected(request, queryset, gettext("Select at most %(n)s orders to retry at once.")):
+            try:
+                retry = order_retry(order_id=order.pk, actor=request.user)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Order %(order_no)s placed again as %(retry_no)s; %(amount)s charged.")
+                    % {"order_no": order.order_no, "retry_no": retry.order_no, "amount": retry.amount},
+                    messages.SUCCESS,
+                )
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("orders.retry_order")
 
     # --- live price preview --------------------------------------------------------------------------
 
@@ -218,6 +238,7 @@ class MyOrderAdmin(OrderAdmin):
     """A customer's own orders: no customer field, nobody else's orders (those are not found)."""
 
     form = MyOrderPlaceForm
+    actions = ["cancel_selected"]
     list_display = ("order_no", "product", "quantity", "target", "amount", "status_badge", "created_at")
     list_filter = ("status", "product", "created_at")
     search_fields = ("order_no",)

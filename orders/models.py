@@ -149,6 +149,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
+        permissions = [("retry_order", _("Can retry failed orders"))]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="order_customer_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),

@@ -250,6 +250,30 @@ def order_cancel(*, order_id: int, actor: AbstractBaseUser | None, note: str = "
     return order
 
 
+def order_retry(*, order_id: int, actor: AbstractBaseUser | None) -> Order:
+    """Place a failed order again: a new order for the same customer, product, quantity and target,
+    priced and charged today (the failed one was refunded). Retrying the same failed order again
+    returns that first retry, so a double click charges once.
+
+    Not atomic itself: a failed order never changes again, and order_place runs its own transaction.
+    """
+    failed = Order.objects.get(pk=order_id)
+    if failed.status != Status.FAILED:
+        raise InvalidTransition(
+            _("Order %(order_no)s is %(status)s; only failed orders can be retried.")
+            % {"order_no": failed.order_no, "status": failed.get_status_display()}
+        )
+    return order_place(
+        customer_id=failed.customer_id,
+        product_id=failed.product_id,
+        quantity=failed.quantity,
+        target=failed.target,
+        actor=actor,
+        token=f"retry-{failed.order_no}",
+        memo=_("Retry of %(order_no)s") % {"order_no": failed.order_no},
+    )
+
+
 # --- agent-side transitions ------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     OPERATIONS: (
         "orders.view_order",
+        "orders.retry_order",  # the "retry selected failed orders" action
         "orders.view_product",
         "customers.view_ledgerentry",
         "agent.view_agent",

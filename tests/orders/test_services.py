@@ -4,7 +4,7 @@ import pytest
 
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import LedgerEntry
-from customers.services import balance_recharge
+from customers.services import balance_debit, balance_recharge
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, TargetMismatch
 from orders.models import Order, OrderEvent
 from orders.services import (
@@ -15,6 +15,7 @@ from orders.services import (
     order_place,
     order_release,
     order_requeue_expired,
+    order_retry,
     order_succeed,
 )
 from tests.factories import ProductFactory
@@ -293,3 +294,53 @@ def test_replaying_a_token_after_the_first_order_spent_the_balance_returns_it(fu
     assert balance(funded) == 0
     assert place(funded, product, staff, quantity=100, token="all-in").pk == first.pk
     assert LedgerEntry.objects.filter(kind="charge").count() == 1
+
+
+# --- retrying failed orders --------------------------------------------------------------------------
+
+
+def failed_order(customer, product, staff):
+    order = place(customer, product, staff)
+    claim(order)
+    return order_fail(order_id=order.pk, agent=AGENT, error="provider refused", transient=False)
+
+
+def test_retry_places_a_failed_order_again_at_todays_price_once(funded, product, staff, reconciled):
+    failed = failed_order(funded, product, staff)
+    assert balance(funded) == Decimal("1000")  # the failure was refunded
+    product.unit_price = Decimal("12.00")
+    product.save()
+
+    retry = order_retry(order_id=failed.pk, actor=staff)
+    assert (retry.status, retry.customer_id, retry.product_id, retry.quantity, retry.target) == (
+        Status.PENDING, funded.pk, product.pk, failed.quantity, failed.target
+    )
+    assert retry.pk != failed.pk and failed.order_no in retry.memo
+    assert (retry.unit_price, retry.amount) == (Decimal("12.00"), Decimal("24.00"))
+    assert balance(funded) == Decimal("976.00")
+
+    assert order_retry(order_id=failed.pk, actor=staff) == retry  # a second click: the same retry
+    assert balance(funded) == Decimal("976.00")
+    assert Order.objects.count() == 2
+    reconciled()
+
+
+@pytest.mark.parametrize("status", [Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.CANCELLED])
+def test_only_failed_orders_can_be_retried(funded, product, staff, status, reconciled):
+    order = place(funded, product, staff)
+    _to_status(order, status, staff)
+    before = (balance(funded), Order.objects.count(), LedgerEntry.objects.count())
+    with pytest.raises(InvalidTransition):
+        order_retry(order_id=order.pk, actor=staff)
+    assert (balance(funded), Order.objects.count(), LedgerEntry.objects.count()) == before
+    reconciled()
+
+
+def test_a_retry_the_balance_cannot_pay_is_refused_and_writes_nothing(funded, product, staff, reconciled):
+    failed = failed_order(funded, product, staff)
+    balance_debit(customer_id=funded.pk, amount="990", actor=staff)
+    with pytest.raises(InsufficientBalance):
+        order_retry(order_id=failed.pk, actor=staff)
+    assert balance(funded) == Decimal("10.00") and Order.objects.count() == 1
+    reconciled()
+

@@ -10,7 +10,7 @@ from django.urls import reverse
 from customers.models import Debit, MyLedgerEntry, Recharge
 from customers.services import balance_recharge
 from orders.models import MyOrder, Order
-from orders.services import order_place
+from orders.services import order_claim, order_fail, order_place
 from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 from tests.roles import role_user
@@ -151,6 +151,22 @@ def test_cancel_action_only_for_roles_that_may_change_orders(client, world, role
     cancelled = {key for key in ("order", "own_order") if statuses[world[key].pk] == "cancelled"}
     expected = {"superuser": {"order"}, ADMINISTRATORS: {"order"}, CUSTOMER_SERVICE: {"order"}, CUSTOMERS: {"own_order"}}
     assert cancelled == expected.get(role, set())
+
+
+@pytest.mark.parametrize("role", list(ALLOWED))
+def test_retry_action_only_for_roles_that_may_retry(client, world, role):
+    failed = {}
+    for key in ("order", "own_order"):
+        order_claim(agent="a", limit=1, lease_seconds=60, order_ids=[world[key].pk])
+        failed[key] = order_fail(order_id=world[key].pk, agent="a", error="x", transient=False)
+    login(client, role, world)
+    for name, key in (("admin:orders_order_changelist", "order"), ("admin:orders_myorder_changelist", "own_order")):
+        client.post(reverse(name), {"action": "retry_selected", "_selected_action": [failed[key].pk]})
+    retried = {key for key in failed if Order.objects.filter(token=f"retry-{failed[key].order_no}").exists()}
+    may_retry = role in {"superuser", ADMINISTRATORS, OPERATIONS}
+    assert retried == ({"order"} if may_retry else set())
+    offered = "retry_selected" in client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert offered == may_retry
 
 
 @pytest.mark.parametrize("role", list(ALLOWED))
