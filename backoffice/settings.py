@@ -141,6 +141,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "rbac.backends.SmsCodeBackend"]
+# Customers may also sign in with a code texted to their mobile (rbac.login_codes).
+LOGIN_CODE_TTL_SECONDS = int(os.environ.get("LOGIN_CODE_TTL_SECONDS", "300"))
+LOGIN_CODE_ATTEMPTS = 5
+LOGIN_CODES_PER_ADDRESS = int(os.environ.get("LOGIN_CODES_PER_ADDRESS", "20"))  # an hour
 
 # --- i18n -----------------------------------------------------------------------------------------
 

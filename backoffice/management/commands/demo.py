@@ -57,6 +57,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo data ready: {len(customers)} customers, {len(products)} products, {placed} new orders.")
         for username, role in DEMO_LOGINS:
             self.stdout.write(f"Demo login ({role}): {username} / {password}")
+        if customers:
+            self.stdout.write(
+                f"alice may also log in with an SMS code to {customers[0].mobile} (/admin/login/sms/); "
+                "the code is written to the server's log."
+            )
 
     def _superuser_ensure(self, password: str):
         User = get_user_model()
