@@ -31,14 +31,39 @@ def customer_field(*, app_label: str, model_name: str) -> DatalistModelChoiceFie
     )
 
 
-class BalanceMoveForm(forms.ModelForm):
-    """Recharge or debit: the service runs while the form is validated, inside the admin's transaction,
-    so a refused move is a form error on the same page and writes nothing."""
+class ServiceSaveForm(forms.ModelForm):
+    """A form whose save is one service call, made while the form is validated, inside the admin's
+    transaction: a refusal is a form error on the same page and writes nothing, and the hidden token
+    makes a double-clicked Save act once. Subclasses make the call and say where each refusal shows."""
+
+    actor = None  # the signed-in user, set by the admin
+    idempotency_token = idempotency_token_field()
+
+    def service_call(self, data: dict):
+        """Call the service with the cleaned data and the token; return what it created."""
+        raise NotImplementedError
+
+    def error_field(self, error: DomainError) -> str | None:
+        return None  # above the form
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            created = self.service_call(self.cleaned_data)
+        except DomainError as error:
+            field = self.error_field(error)
+            self.add_error(field if field in self.fields else None, error.message)
+        else:
+            self.instance = self._meta.model.objects.get(pk=created.pk)
+
+
+class BalanceMoveForm(ServiceSaveForm):
+    """Recharge or debit."""
 
     service = None  # balance_recharge or balance_debit
-    actor = None  # the signed-in user, set by the admin
     amount = forms.CharField(label=_("amount"), max_length=40)
-    idempotency_token = idempotency_token_field()
 
     class Meta:
         model = LedgerEntry
@@ -55,25 +80,17 @@ class BalanceMoveForm(forms.ModelForm):
         except InvalidAmount as error:
             raise forms.ValidationError(error.message) from None
 
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        data = self.cleaned_data
-        try:
-            entry = type(self).service(
-                customer_id=data["customer"].pk,
-                amount=data["amount"],
-                actor=self.actor,
-                memo=data.get("memo", ""),
-                token=data["idempotency_token"],
-            )
-        except InvalidAmount as error:
-            self.add_error("amount", error.message)
-        except DomainError as error:
-            self.add_error(None, error.message)
-        else:
-            self.instance = self._meta.model.objects.get(pk=entry.pk)
+    def service_call(self, data):
+        return type(self).service(
+            customer_id=data["customer"].pk,
+            amount=data["amount"],
+            actor=self.actor,
+            memo=data.get("memo", ""),
+            token=data["idempotency_token"],
+        )
+
+    def error_field(self, error):
+        return "amount" if isinstance(error, InvalidAmount) else None
 
 
 class RechargeForm(BalanceMoveForm):

@@ -162,43 +162,42 @@ class OrderAdmin(BigListMixin, ExportMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, order_no_path="order_no"), False
 
-    def _selected(self, request, queryset, too_many: str) -> list[Order]:
-        """The selected orders, or none with an error when more than an action handles at once."""
+    def _for_each_selected(self, request, queryset, *, too_many: str, act) -> None:
+        """Call `act(order)` (a service call that returns its success message) on each selected order
+        and report each outcome; more than an action handles at once is refused whole."""
         orders = list(queryset.select_related(None).order_by("id").only("id", "order_no")[: ACTION_AT_MOST + 1])
         if len(orders) > ACTION_AT_MOST:
             self.message_user(request, too_many % {"n": ACTION_AT_MOST}, messages.ERROR)
-            return []
-        return orders
+            return
+        for order in orders:
+            try:
+                done = act(order)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.WARNING)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
 
     @admin.action(description=_("Cancel selected orders (pending ones are refunded)"), permissions=["change"])
     def cancel_selected(self, request, queryset):
-        for order in self._selected(request, queryset, gettext("Select at most %(n)s orders to cancel at once.")):
-            try:
-                cancelled = order_cancel(order_id=order.pk, actor=request.user, note=gettext("cancelled in the admin"))
-            except DomainError as error:
-                self.message_user(request, error.message, messages.WARNING)
-            else:
-                self.message_user(
-                    request,
-                    gettext("Order %(order_no)s cancelled; %(amount)s refunded.")
-                    % {"order_no": cancelled.order_no, "amount": cancelled.amount},
-                    messages.SUCCESS,
-                )
+        def cancel(order):
+            cancelled = order_cancel(order_id=order.pk, actor=request.user, note=gettext("cancelled in the admin"))
+            return gettext("Order %(order_no)s cancelled; %(amount)s refunded.") % {
+                "order_no": cancelled.order_no, "amount": cancelled.amount
+            }
+
+        too_many = gettext("Select at most %(n)s orders to cancel at once.")
+        self._for_each_selected(request, queryset, too_many=too_many, act=cancel)
 
     @admin.action(description=_("Retry selected failed orders (each is placed and charged again)"), permissions=["retry"])
     def retry_selected(self, request, queryset):
-        for order in self._selected(request, queryset, gettext("Select at most %(n)s orders to retry at once.")):
-            try:
-                retry = order_retry(order_id=order.pk, actor=request.user)
-            except DomainError as error:
-                self.message_user(request, error.message, messages.WARNING)
-            else:
-                self.message_user(
-                    request,
-                    gettext("Order %(order_no)s placed again as %(retry_no)s; %(amount)s charged.")
-                    % {"order_no": order.order_no, "retry_no": retry.order_no, "amount": retry.amount},
-                    messages.SUCCESS,
-                )
+        def retry(order):
+            placed = order_retry(order_id=order.pk, actor=request.user)
+            return gettext("Order %(order_no)s placed again as %(retry_no)s; %(amount)s charged.") % {
+                "order_no": order.order_no, "retry_no": placed.order_no, "amount": placed.amount
+            }
+
+        too_many = gettext("Select at most %(n)s orders to retry at once.")
+        self._for_each_selected(request, queryset, too_many=too_many, act=retry)
 
     def has_retry_permission(self, request):
         return request.user.has_perm("orders.retry_order")

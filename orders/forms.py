@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.errors import DomainError, InactiveCustomer
-from customers.forms import customer_field, idempotency_token_field
+from customers.errors import InactiveCustomer
+from customers.forms import ServiceSaveForm, customer_field
 from customers.selectors import customer_of
 from orders.errors import InactiveProduct, InvalidQuantity, TargetMismatch
 from orders.models import Order, Product
@@ -12,14 +12,11 @@ from orders.services import order_place
 ERROR_FIELDS = {InvalidQuantity: "quantity", TargetMismatch: "target", InactiveProduct: "product", InactiveCustomer: "customer"}
 
 
-class OrderPlaceForm(forms.ModelForm):
-    """Places the order while the form is validated, inside the admin's transaction: a rule broken at
-    save time (balance spent meanwhile, product deactivated) is a form error and writes nothing, and
-    the hidden token makes a double-clicked Save place one order."""
+class OrderPlaceForm(ServiceSaveForm):
+    """Places the order: a rule broken at save time (balance spent meanwhile, product deactivated) is
+    a form error on its field and writes nothing."""
 
-    actor = None  # the signed-in user, set by the admin
     quantity = forms.IntegerField(label=_("quantity"), min_value=1)
-    idempotency_token = idempotency_token_field()
 
     class Meta:
         model = Order
@@ -39,26 +36,19 @@ class OrderPlaceForm(forms.ModelForm):
     def order_customer(self):
         return self.cleaned_data["customer"]
 
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        data = self.cleaned_data
-        try:
-            order = order_place(
-                customer_id=self.order_customer().pk,
-                product_id=data["product"].pk,
-                quantity=data["quantity"],
-                target=data["target"],
-                actor=self.actor,
-                token=data["idempotency_token"],
-                memo=data.get("memo", ""),
-            )
-        except DomainError as error:
-            field = next((f for cls, f in ERROR_FIELDS.items() if isinstance(error, cls)), None)
-            self.add_error(field if field in self.fields else None, error.message)
-        else:
-            self.instance = self._meta.model.objects.get(pk=order.pk)
+    def service_call(self, data):
+        return order_place(
+            customer_id=self.order_customer().pk,
+            product_id=data["product"].pk,
+            quantity=data["quantity"],
+            target=data["target"],
+            actor=self.actor,
+            token=data["idempotency_token"],
+            memo=data.get("memo", ""),
+        )
+
+    def error_field(self, error):
+        return next((field for cls, field in ERROR_FIELDS.items() if isinstance(error, cls)), None)
 
 
 class MyOrderPlaceForm(OrderPlaceForm):

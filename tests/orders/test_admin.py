@@ -11,7 +11,7 @@ from customers.models import LedgerEntry
 from customers.services import balance_recharge
 from orders.models import Order
 from orders.services import order_place
-from rbac.roles import CUSTOMER_SERVICE, CUSTOMERS
+from rbac.roles import CUSTOMER_SERVICE, CUSTOMERS, OPERATIONS
 from tests.factories import CustomerFactory, ProductFactory, TierFactory
 from tests.roles import role_user
 
@@ -215,6 +215,37 @@ def test_cancel_selected_reports_each_order(service_client, customer, product):
     assert pending.status == "cancelled"
     customer.refresh_from_db()
     assert customer.balance == Decimal("100.00")
+
+
+def test_retry_selected_reports_each_order(client, customer, product):
+    from orders.services import order_claim, order_fail
+
+    client.force_login(role_user(OPERATIONS))
+    funded(customer)
+    failed = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+    order_claim(agent="a", limit=1, lease_seconds=60, order_ids=[failed.pk])
+    order_fail(order_id=failed.pk, agent="a", error="x", transient=False)
+    pending = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+
+    response = client.post(LIST_URL, {"action": "retry_selected", "_selected_action": [failed.pk, pending.pk]}, follow=True)
+    levels = {m.level_tag: str(m) for m in response.context["messages"]}
+    retry = Order.objects.get(token=f"retry-{failed.order_no}")
+    assert failed.order_no in levels["success"] and retry.order_no in levels["success"]
+    assert pending.order_no in levels["warning"]
+    assert Order.objects.count() == 3
+
+
+def test_an_action_on_more_orders_than_it_handles_does_nothing(service_client, customer, product, monkeypatch):
+    import orders.admin
+
+    monkeypatch.setattr(orders.admin, "ACTION_AT_MOST", 1)
+    funded(customer)
+    orders = [order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None) for _ in range(2)]
+    response = service_client.post(
+        LIST_URL, {"action": "cancel_selected", "_selected_action": [o.pk for o in orders]}, follow=True
+    )
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    assert set(Order.objects.values_list("status", flat=True)) == {"pending"}
 
 
 def test_names_are_escaped_in_the_list_and_the_widget(service_client, product):
