@@ -31,7 +31,23 @@ def test_order_id_is_pushed_only_once_the_transaction_commits(funded, product, s
     with transaction.atomic():
         order = place(funded, product)
         assert client.lrange(settings.READY_QUEUE_KEY, 0, -1) == []
-    assert client.lrange(settings.READY_QUEUE_KEY, 0, -1) == [str(order.pk).encode()]
+    # The push does not wait for Redis's reply, so wait here as an agent does.
+    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) == (settings.READY_QUEUE_KEY.encode(), str(order.pk).encode())
+
+
+def test_a_push_after_redis_closed_the_connection_still_arrives(funded, product, settings):
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: the embedded default has no ready-queue")
+    client = ready_queue_client()
+    place(funded, product)
+    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) is not None
+    # What Redis's idle timeout or a restart does to the pushing connection.
+    pushers = [c for c in client.client_list() if c["name"] == "orders-ready-queue"]
+    assert pushers
+    for pusher in pushers:
+        client.client_kill_filter(_id=pusher["id"])
+    order = place(funded, product)
+    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) == (settings.READY_QUEUE_KEY.encode(), str(order.pk).encode())
 
 
 def test_a_rolled_back_placement_pushes_nothing(funded, product, settings):
