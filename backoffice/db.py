@@ -7,8 +7,33 @@ and auto_now stamps are Django's. No model signals are sent: nothing in the proj
 """
 
 import functools
+import threading
+from contextlib import contextmanager, nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, connections
+
+_shared = threading.local()  # the cursor of the innermost cursor_shared() block, per thread
+
+
+@contextmanager
+def cursor_shared():
+    """Run the statements below on one cursor until the block ends. Opening and closing a cursor
+    costs about 20 µs, a quarter of a statement's round trip here; placing an order makes six."""
+    if getattr(_shared, "cursor", None) is not None:
+        yield
+        return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        _shared.cursor = cursor
+        try:
+            yield
+        finally:
+            _shared.cursor = None
+
+
+def row_cursor():
+    """The enclosing cursor_shared() block's cursor, else a cursor of its own (closed on exit)."""
+    cursor = getattr(_shared, "cursor", None)
+    return nullcontext(cursor) if cursor is not None else connections[DEFAULT_DB_ALIAS].cursor()
 
 
 @functools.cache
@@ -21,10 +46,10 @@ def _insert_sql(model) -> tuple[list, str]:
 
 def row_insert(instance):
     """INSERT a new model instance, set its primary key from the database and return it."""
-    db = connections[DEFAULT_DB_ALIAS]
     meta = instance._meta
     fields, sql = _insert_sql(meta.model)
-    with db.cursor() as cursor:
+    with row_cursor() as cursor:
+        db = cursor.db
         cursor.execute(sql, [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields])
         instance.pk = db.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
     instance._state.adding = False
@@ -34,12 +59,12 @@ def row_insert(instance):
 
 def row_update(instance, field_names: list[str]) -> None:
     """UPDATE these fields of the instance's row (what save(update_fields=...) sends)."""
-    db = connections[DEFAULT_DB_ALIAS]
     meta = instance._meta
     fields = [meta.get_field(name) for name in field_names]
-    assignments = ", ".join(f"{db.ops.quote_name(field.column)} = %s" for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
-    with db.cursor() as cursor:
+    with row_cursor() as cursor:
+        db = cursor.db
+        assignments = ", ".join(f"{db.ops.quote_name(field.column)} = %s" for field in fields)
+        values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
         cursor.execute(
             f"UPDATE {db.ops.quote_name(meta.db_table)} SET {assignments} WHERE {db.ops.quote_name(meta.pk.column)} = %s",
             [*values, instance.pk],
@@ -74,8 +99,8 @@ def _row_reader(model, columns: tuple[str, ...]):
 def row_get(model, sql: str, params):
     """The instance a SELECT of one row with all the model's columns finds, extra columns set as
     attributes, like QuerySet.get() (what QuerySet.raw() does, minus its per-call set-up)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    with db.cursor() as cursor:
+    with row_cursor() as cursor:
+        db = cursor.db
         cursor.execute(sql, params)
         row = cursor.fetchone()
         columns = tuple(column[0] for column in cursor.description)

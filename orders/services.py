@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice.db import row_get, row_insert, row_lock_sql, row_update
+from backoffice.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
 from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
 from customers.money import db_decimal, quantize_money
@@ -192,6 +192,7 @@ def _order_replayed(*, token: str, customer_id: int, product_id: int, quantity: 
 
 
 @transaction.atomic
+@cursor_shared()
 def _order_place(
     *, order_no: str, customer_id: int, product_id: int, quantity: int, target: str, actor, token: str, memo: str
 ) -> Order:
@@ -349,6 +350,7 @@ def _lease_clear(order: Order) -> None:
 
 
 @transaction.atomic
+@cursor_shared()
 def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
     # The agent's path for nearly every order, so its statements skip the ORM (see backoffice.db).
     order = row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from backoffice.db import row_get, row_insert, row_update
+from backoffice.db import cursor_shared, row_get, row_insert, row_update
 from orders.models import Order
 from tests.factories import CustomerFactory, ProductFactory
 
@@ -89,3 +89,40 @@ def test_atomic_blocks_start_one_transaction_and_roll_back():
     with transaction.atomic():
         row_insert(_order(customer, product))
     assert session() == (0, 1) and Order.objects.count() == 1
+
+
+def _cursors_used(run) -> list:
+    used = []
+
+    def note_cursor(execute, sql, params, many, context):
+        used.append(context["cursor"])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note_cursor):
+        run()
+    return used
+
+
+def test_statements_in_a_cursor_shared_block_run_on_one_cursor():
+    customer, product = CustomerFactory(), ProductFactory()
+
+    def two_inserts(run):
+        row_insert(_order(customer, product, order_no=f"{run}1", token=f"{run}1"))
+        row_insert(_order(customer, product, order_no=f"{run}2", token=f"{run}2"))
+
+    def two_inserts_shared():
+        with cursor_shared():
+            two_inserts("shared")
+
+    apart, shared = _cursors_used(lambda: two_inserts("apart")), _cursors_used(two_inserts_shared)
+    assert len(apart) == 2 and apart[0] is not apart[1]
+    assert len(shared) == 2 and shared[0] is shared[1]
+
+
+def test_a_failed_statement_leaves_no_shared_cursor_behind():
+    customer, product = CustomerFactory(), ProductFactory()
+    with pytest.raises(IntegrityError), transaction.atomic(), cursor_shared():
+        row_insert(_order(customer, product, token="same"))
+        row_insert(_order(customer, product, order_no="2", token="same"))
+    row_insert(_order(customer, product, token="other"))  # on the block's closed cursor, had it stayed
+    assert Order.objects.filter(token="other").exists()
