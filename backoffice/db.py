@@ -1,7 +1,7 @@
 """Single statements for the hot paths (placing and finishing orders) without the ORM's compiler.
 
 Compiling a statement through the ORM costs several times the database round trip it makes here
-(about 200 µs of CPU against 50 µs), and placing an order makes six. These helpers send the same
+(about 200 µs of CPU against 50 µs), and placing an order makes five. These helpers send the same
 statements directly; values are still prepared by the model's own fields, so time zones, decimals
 and auto_now stamps are Django's. No model signals are sent: nothing in the project listens to them.
 """
@@ -18,7 +18,7 @@ _shared = threading.local()  # the cursor of the innermost cursor_shared() block
 @contextmanager
 def cursor_shared():
     """Run the statements below on one cursor until the block ends. Opening and closing a cursor
-    costs about 20 µs, a quarter of a statement's round trip here; placing an order makes six."""
+    costs about 20 µs, a quarter of a statement's round trip here; placing an order makes five."""
     if getattr(_shared, "cursor", None) is not None:
         yield
         return

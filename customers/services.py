@@ -13,19 +13,20 @@ from customers.models import Customer, LedgerEntry, Tier
 from customers.money import db_decimal, money_amount_parse
 
 
-def customer_lock(*, customer_id: int) -> Customer:
+def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
     """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
     first (then the order's).
 
     The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
-    unlike select_related's join, reads the shared tier row without locking it. Written as SQL
-    because it runs on every order (see backoffice.db).
+    unlike select_related's join, reads the shared tier row without locking it. `also_read` adds
+    more such subqueries (", (SELECT ...) AS name", set as attributes) to save their round trips.
+    Written as SQL because it runs on every order (see backoffice.db).
     """
     customer = row_get(
         Customer,
         f"SELECT c.*, (SELECT t.discount_percent FROM {Tier._meta.db_table} t WHERE t.id = c.tier_id)"
-        f" AS tier_discount_percent FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
-        [customer_id],
+        f" AS tier_discount_percent{also_read} FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
+        [*also_read_params, customer_id],
     )
     customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
     return customer

@@ -1,4 +1,5 @@
 import re
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,10 @@ def regex_validate(value: str) -> None:
         re.compile(value)
     except re.error as exc:
         raise ValidationError(_("Not a valid regular expression: %(error)s"), params={"error": exc}) from None
+
+
+def revision_new() -> int:
+    return secrets.randbits(63)  # random, not counted: a product recreated under the same id never repeats one
 
 
 class Product(models.Model):
@@ -51,6 +56,10 @@ class Product(models.Model):
         help_text=_("Empty uses the platform default."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Changes with every change to the product or its price policies, so that processes pricing
+    # orders from a copy (orders.pricing) load it again. save() and PricePolicy's save() and delete()
+    # renew it; a bulk write to either table must renew it too.
+    revision = models.BigIntegerField(_("revision"), default=revision_new, editable=False)
 
     class Meta:
         verbose_name = _("product")
@@ -77,6 +86,16 @@ class Product(models.Model):
     def attempts_allowed(self) -> int:
         return self.max_attempts or settings.ORDER_MAX_ATTEMPTS
 
+    def save(self, *args, **kwargs):
+        self.revision = revision_new()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def revise(cls, product_id: int) -> None:
+        cls.objects.filter(pk=product_id).update(revision=revision_new())
+
 
 class PricePolicy(models.Model):
     product = models.ForeignKey(
@@ -97,6 +116,15 @@ class PricePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"≥ {self.min_quantity}: {self.unit_price}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Product.revise(self.product_id)
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        Product.revise(self.product_id)
+        return deleted
 
 
 class Order(models.Model):

@@ -21,10 +21,11 @@ from django.utils.translation import gettext as _
 from backoffice.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
 from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
-from customers.money import db_decimal, quantize_money
+from customers.money import quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
-from orders.models import Order, OrderEvent, PricePolicy, Product
+from orders.models import Order, OrderEvent, Product
+from orders.pricing import PriceList, price_list, price_list_load
 from orders.queue import ready_queue_push
 
 Status = Order.Status
@@ -56,27 +57,9 @@ def quantity_parse(value) -> int:
     return quantity
 
 
-def product_priced(*, product_id: int, quantity: int) -> Product:
-    """The product with `quoted_unit_price` for `quantity`: the price policy with the largest
-    min_quantity <= quantity, else the product's unit price, in one statement.
-
-    Written as SQL because it runs on every order (see backoffice.db).
-    """
-    product = row_get(
-        Product,
-        f"SELECT p.*, COALESCE((SELECT pp.unit_price FROM {PricePolicy._meta.db_table} pp"
-        f" WHERE pp.product_id = p.id AND pp.min_quantity <= %s ORDER BY pp.min_quantity DESC LIMIT 1),"
-        f" p.unit_price) AS quoted_unit_price FROM {Product._meta.db_table} p WHERE p.id = %s",
-        [quantity, product_id],
-    )
-    # SQLite returns the price as a number without its scale (10, not 10.00).
-    product.quoted_unit_price = quantize_money(db_decimal(product.quoted_unit_price))
-    return product
-
-
 def unit_price_for(*, product: Product, quantity: int) -> Decimal:
     """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    return product_priced(product_id=product.pk, quantity=quantity).quoted_unit_price
+    return price_list_load(product.pk).unit_price(quantity)
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -95,9 +78,8 @@ def _order_rules_check(*, customer: Customer, product: Product, quantity: int, t
         )
 
 
-def _quote(*, product: Product, quantity: int, discount: Decimal, balance: Decimal) -> Quote:
-    """Price `quantity` of a product fetched through `product_priced`."""
-    unit_price = product.quoted_unit_price
+def _quote(*, prices: PriceList, quantity: int, discount: Decimal, balance: Decimal) -> Quote:
+    unit_price = prices.unit_price(quantity)
     discount = quantize_money(discount)  # SQLite returns it without its scale (15, not 15.00)
     list_amount = quantize_money(unit_price * quantity)
     amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
@@ -108,9 +90,9 @@ def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
     """The price an order would have now (for the live preview); writes nothing."""
     quantity = quantity_parse(quantity)
     customer = Customer.objects.select_related("tier").get(pk=customer_id)
-    product = product_priced(product_id=product_id, quantity=quantity)
-    _order_rules_check(customer=customer, product=product, quantity=quantity)
-    return _quote(product=product, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
+    prices = price_list_load(product_id)
+    _order_rules_check(customer=customer, product=prices.product, quantity=quantity)
+    return _quote(prices=prices, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
 
 
 def order_no_new() -> str:
@@ -198,16 +180,22 @@ def _order_place(
 ) -> Order:
     if not target:
         raise TargetMismatch(_("The target is required."))
-    # A plain read, not a lock: fetched before the customer's lock to keep the locked span short.
-    product = product_priced(product_id=product_id, quantity=quantity)
-    customer = customer_lock(customer_id=customer_id)
+    # The product's revision comes with the lock, so the price list is this process's copy unless
+    # the product or its policies changed (orders.pricing).
+    customer = customer_lock(
+        customer_id=customer_id,
+        also_read=f", (SELECT p.revision FROM {Product._meta.db_table} p WHERE p.id = %s) AS product_revision",
+        also_read_params=[product_id],
+    )
+    prices = price_list(product_id, revision=customer.product_revision)
+    product = prices.product
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
-    quote = _quote(product=product, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
+    quote = _quote(prices=prices, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
     balance_sufficient_check(customer=customer, amount=quote.amount)
     order = Order(
         order_no=order_no,
         customer=customer,
-        product=product,
+        product_id=product.pk,  # not the shared copy (orders.pricing): callers may change what they get
         quantity=quantity,
         target=target,
         unit_price=quote.unit_price,

@@ -1,8 +1,13 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from customers.services import balance_recharge
+from orders.errors import InactiveProduct
+from orders.models import Product, revision_new
 from orders.services import order_place, order_quote, unit_price_for
 from tests.factories import CustomerFactory, PricePolicyFactory, ProductFactory, TierFactory
 
@@ -71,3 +76,79 @@ def test_a_free_order_still_has_its_charge_entry(staff, reconciled):
     assert order.amount == 0
     assert order.ledger_entries.get().amount == 0
     reconciled()
+
+
+@pytest.fixture
+def place(staff):
+    customer = CustomerFactory()
+    balance_recharge(customer_id=customer.pk, amount="100000", actor=staff)
+
+    def place(product, quantity):
+        return order_place(customer_id=customer.pk, product_id=product.pk, quantity=quantity, target="x", actor=staff)
+
+    return place
+
+
+def test_the_next_order_sees_every_change_to_the_product_and_its_policies(stepped_product, place):
+    assert place(stepped_product, 10).unit_price == Decimal("9.00")  # this process now holds a copy
+    policy = stepped_product.price_policies.get(min_quantity=10)
+    policy.unit_price = Decimal("8.00")
+    policy.save()
+    assert place(stepped_product, 10).unit_price == Decimal("8.00")
+    PricePolicyFactory(product=stepped_product, min_quantity=5, unit_price=Decimal("9.50"))
+    assert place(stepped_product, 5).unit_price == Decimal("9.50")
+    policy.delete()
+    assert place(stepped_product, 10).unit_price == Decimal("9.50")
+    stepped_product.unit_price = Decimal("12.00")
+    stepped_product.save()
+    assert place(stepped_product, 1).unit_price == Decimal("12.00")
+    stepped_product.is_active = False
+    stepped_product.save(update_fields=["is_active"])
+    with pytest.raises(InactiveProduct):
+        place(stepped_product, 1)
+
+
+def test_a_change_saved_by_another_process_is_seen_through_the_revision(stepped_product, place):
+    place(stepped_product, 10)
+    # What another process's save() leaves in the database: this process's copy is not told.
+    Product.objects.filter(pk=stepped_product.pk).update(unit_price=Decimal("11.00"), revision=revision_new())
+    assert place(stepped_product, 1).unit_price == Decimal("11.00")
+
+
+def test_an_unchanged_product_is_priced_without_reading_it_again(stepped_product, place):
+    place(stepped_product, 10)
+    with CaptureQueriesContext(connection) as queries:
+        assert place(stepped_product, 10).unit_price == Decimal("9.00")
+    statements = [query["sql"] for query in queries]
+    assert any("customers_customer" in sql for sql in statements)
+    assert not any("orders_pricepolicy" in sql for sql in statements)
+
+
+def test_a_policy_edited_in_the_admin_prices_the_next_order(admin_client, stepped_product, place):
+    place(stepped_product, 10)
+    policies = list(stepped_product.price_policies.order_by("min_quantity"))
+    data = {
+        "code": stepped_product.code,
+        "name": stepped_product.name,
+        "unit_price": "10.00",
+        "min_quantity": "1",
+        "max_quantity": "1000",
+        "executor": "sandbox",
+        "timeout_seconds": "10",
+        "sandbox_delay_ms": "0",
+        "is_active": "on",
+        "price_policies-TOTAL_FORMS": str(len(policies)),
+        "price_policies-INITIAL_FORMS": str(len(policies)),
+        "price_policies-MIN_NUM_FORMS": "0",
+        "price_policies-MAX_NUM_FORMS": "1000",
+    }
+    for index, policy in enumerate(policies):
+        data |= {
+            f"price_policies-{index}-id": str(policy.pk),
+            f"price_policies-{index}-product": str(stepped_product.pk),
+            f"price_policies-{index}-min_quantity": str(policy.min_quantity),
+            f"price_policies-{index}-unit_price": "7.00" if policy.min_quantity == 10 else str(policy.unit_price),
+        }
+    response = admin_client.post(reverse("admin:orders_product_change", args=[stepped_product.pk]), data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert place(stepped_product, 10).unit_price == Decimal("7.00")
