@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
@@ -153,3 +153,43 @@ def test_the_same_token_submitted_from_8_threads_at_once_places_one_order(reconc
     assert {order.pk for order in placed} == {Order.objects.get().pk}
     assert LedgerEntry.objects.filter(kind="charge").count() == 1
     reconciled()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite's transactions lock the whole database")
+def test_customers_of_one_tier_buying_one_product_do_not_wait_for_each_other():
+    tier, product = TierFactory(), ProductFactory()
+    first, second = CustomerFactory(tier=tier), CustomerFactory(tier=tier)
+    for customer in (first, second):
+        balance_recharge(customer_id=customer.pk, amount="100", actor=None)
+    first_placed, release = threading.Event(), threading.Event()
+
+    def place(customer):
+        return order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+
+    def place_first_and_hold_its_locks():
+        try:
+            with transaction.atomic():
+                place(first)
+                first_placed.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    def place_second():
+        try:
+            place(second)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=place_first_and_hold_its_locks)
+    holder.start()
+    try:
+        assert first_placed.wait(10)
+        placer = threading.Thread(target=place_second)
+        placer.start()
+        placer.join(10)  # a lock on the shared tier or product row would hold it for innodb_lock_wait_timeout
+        assert not placer.is_alive(), "the second customer's order waited for the first customer's transaction"
+    finally:
+        release.set()
+        holder.join()
+    assert Order.objects.count() == 2
