@@ -1,14 +1,17 @@
 import logging
+import os
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 
 from customers.services import balance_recharge
 from orders.models import Order
-from orders.queue import ready_queue_client
+from orders.queue import ready_queue_client, ready_queue_push
 from orders.services import order_place
 
 pytestmark = pytest.mark.django_db(transaction=True)
+PUSHER_NAME = f"orders-ready-queue-{os.getpid()}"
 
 
 @pytest.fixture
@@ -21,33 +24,29 @@ def place(customer, product):
     return order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
 
 
+def pushed_so_far(settings) -> list[int]:
+    """Take the order ids this process has pushed off the queue. Pushes do not wait for Redis, so
+    a sentinel follows them on the same connection, whose commands Redis runs in order."""
+    sentinel = 0  # no order's id
+    ready_queue_push(sentinel)
+    pushed = []
+    while (popped := ready_queue_client().blpop([settings.READY_QUEUE_KEY], timeout=5)) is not None:
+        if int(popped[1]) == sentinel:
+            return pushed
+        pushed.append(int(popped[1]))
+    raise AssertionError("the sentinel push never arrived")
+
+
 def test_order_id_is_pushed_only_once_the_transaction_commits(funded, product, settings):
     if not settings.REDIS_URL:
         # The embedded default has no Redis: the push is a no-op and agents poll the database.
         assert ready_queue_client() is None
         assert place(funded, product).status == Order.Status.PENDING
         return
-    client = ready_queue_client()
     with transaction.atomic():
         order = place(funded, product)
-        assert client.lrange(settings.READY_QUEUE_KEY, 0, -1) == []
-    # The push does not wait for Redis's reply, so wait here as an agent does.
-    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) == (settings.READY_QUEUE_KEY.encode(), str(order.pk).encode())
-
-
-def test_a_push_after_redis_closed_the_connection_still_arrives(funded, product, settings):
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis: the embedded default has no ready-queue")
-    client = ready_queue_client()
-    place(funded, product)
-    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) is not None
-    # What Redis's idle timeout or a restart does to the pushing connection.
-    pushers = [c for c in client.client_list() if c["name"] == "orders-ready-queue"]
-    assert pushers
-    for pusher in pushers:
-        client.client_kill_filter(_id=pusher["id"])
-    order = place(funded, product)
-    assert client.blpop([settings.READY_QUEUE_KEY], timeout=5) == (settings.READY_QUEUE_KEY.encode(), str(order.pk).encode())
+        assert pushed_so_far(settings) == []
+    assert pushed_so_far(settings) == [order.pk]
 
 
 def test_a_rolled_back_placement_pushes_nothing(funded, product, settings):
@@ -56,12 +55,35 @@ def test_a_rolled_back_placement_pushes_nothing(funded, product, settings):
         raise RuntimeError("rolled back")
     assert not Order.objects.exists()
     if settings.REDIS_URL:
-        assert ready_queue_client().llen(settings.READY_QUEUE_KEY) == 0
+        assert pushed_so_far(settings) == []
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the embedded default has no ready-queue")
+def test_a_push_after_redis_closed_the_connection_still_arrives(funded, product, settings):
+    first = place(funded, product)
+    assert pushed_so_far(settings) == [first.pk]
+    # What Redis's idle timeout or a restart does to the pushing connection.
+    client = ready_queue_client()
+    client.client_kill_filter(_id=next(c["id"] for c in client.client_list() if c["name"] == PUSHER_NAME))
+    order = place(funded, product)
+    assert pushed_so_far(settings) == [order.pk]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the embedded default has no ready-queue")
+def test_a_push_redis_refuses_is_logged_at_the_next_push(funded, product, settings, caplog):
+    ready_queue_client().set(settings.READY_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
+    with caplog.at_level(logging.WARNING, logger="orders.queue"):
+        place(funded, product)
+        assert "refused" not in caplog.text  # the placement did not wait for the answer
+        ready_queue_client().delete(settings.READY_QUEUE_KEY)
+        assert pushed_so_far(settings) == []
+    assert "Redis refused a ready-queue push" in caplog.text and "WRONGTYPE" in caplog.text
 
 
 def test_redis_down_is_logged_and_the_order_still_placed(funded, product, settings, caplog):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     with caplog.at_level(logging.WARNING, logger="orders.queue"):
         order = place(funded, product)
-    assert Order.objects.get(pk=order.pk).status == Order.Status.PENDING
-    assert "agents will find it by polling" in caplog.text
+        second = place(funded, product)  # within a second: no second attempt to connect
+    assert Order.objects.filter(pk__in=[order.pk, second.pk], status=Order.Status.PENDING).count() == 2
+    assert caplog.text.count("agents will find it by polling") == 1
