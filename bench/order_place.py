@@ -95,12 +95,8 @@ def fixture_create():
     product = Product.objects.create(
         code="BENCH", name="bench top-up", unit_price=Decimal("10.00"), target_pattern=r"1[3-9]\d{9}"
     )
-    PricePolicy.objects.bulk_create(
-        [
-            PricePolicy(product=product, min_quantity=10, unit_price=Decimal("9.50")),
-            PricePolicy(product=product, min_quantity=100, unit_price=Decimal("9.00")),
-        ]
-    )
+    PricePolicy.objects.create(product=product, min_quantity=10, unit_price=Decimal("9.50"))
+    PricePolicy.objects.create(product=product, min_quantity=100, unit_price=Decimal("9.00"))
     customers = Customer.objects.bulk_create(
         Customer(name=f"bench {n}", mobile=f"199{n:08d}", tier=tier, balance=OPENING_BALANCE, created_by=actor)
         for n in range(SPREAD_CUSTOMERS)

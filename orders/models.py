@@ -4,7 +4,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -58,7 +58,8 @@ class Product(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # Changes with every change to the product or its price policies, so that processes pricing
     # orders from a copy (orders.pricing) load it again. save() and PricePolicy's save() and delete()
-    # renew it; a bulk write to either table must renew it too.
+    # renew it; any other write to either table (SQL, QuerySet.update, bulk_create, loaddata, a data
+    # migration) must renew it too, with Product.revise().
     revision = models.BigIntegerField(_("revision"), default=revision_new, editable=False)
 
     class Meta:
@@ -88,13 +89,13 @@ class Product(models.Model):
 
     def save(self, *args, **kwargs):
         self.revision = revision_new()
-        if kwargs.get("update_fields") is not None:
+        if kwargs.get("update_fields"):
             kwargs["update_fields"] = {*kwargs["update_fields"], "revision"}
         super().save(*args, **kwargs)
 
     @classmethod
-    def revise(cls, product_id: int) -> None:
-        cls.objects.filter(pk=product_id).update(revision=revision_new())
+    def revise(cls, *product_ids: int) -> None:
+        cls.objects.filter(pk__in=product_ids).update(revision=revision_new())
 
 
 class PricePolicy(models.Model):
@@ -117,13 +118,21 @@ class PricePolicy(models.Model):
     def __str__(self) -> str:
         return f"≥ {self.min_quantity}: {self.unit_price}"
 
+    # Each write and its product's new revision commit together: apart, a crash between them would
+    # leave processes charging the old price.
     def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        Product.revise(self.product_id)
+        with transaction.atomic():
+            left = []  # a policy moved to another product changes the price of the one it leaves too
+            if self.pk:
+                stored = PricePolicy.objects.filter(pk=self.pk).exclude(product_id=self.product_id)
+                left = list(stored.values_list("product_id", flat=True))
+            super().save(*args, **kwargs)
+            Product.revise(self.product_id, *left)
 
     def delete(self, *args, **kwargs):
-        deleted = super().delete(*args, **kwargs)
-        Product.revise(self.product_id)
+        with transaction.atomic():
+            deleted = super().delete(*args, **kwargs)
+            Product.revise(self.product_id)
         return deleted
 
 

@@ -21,7 +21,7 @@ class PriceList:
         return next((price for min_quantity, price in self.steps if min_quantity <= quantity), self.product.unit_price)
 
 
-def price_list_load(product_id: int) -> PriceList:
+def price_list_load(*, product_id: int) -> PriceList:
     # The product and its revision first, then its policies: a policy change committed in between
     # leaves this copy with the older revision, so the next order loads it again. Read the other
     # way round, a copy could pair the new revision with the old policies.
@@ -33,9 +33,9 @@ def price_list_load(product_id: int) -> PriceList:
 _copies: dict[int, PriceList] = {}
 
 
-def price_list(product_id: int, *, revision: int | None) -> PriceList:
+def price_list(*, product_id: int, revision: int | None) -> PriceList:
     """The product's price list: this process's copy if it is of `revision`, else loaded again."""
     copy = _copies.get(product_id)
     if copy is None or copy.product.revision != revision:
-        copy = _copies[product_id] = price_list_load(product_id)
+        copy = _copies[product_id] = price_list_load(product_id=product_id)
     return copy

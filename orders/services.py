@@ -59,7 +59,7 @@ def quantity_parse(value) -> int:
 
 def unit_price_for(*, product: Product, quantity: int) -> Decimal:
     """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    return price_list_load(product.pk).unit_price(quantity)
+    return price_list_load(product_id=product.pk).unit_price(quantity)
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -90,7 +90,7 @@ def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
     """The price an order would have now (for the live preview); writes nothing."""
     quantity = quantity_parse(quantity)
     customer = Customer.objects.select_related("tier").get(pk=customer_id)
-    prices = price_list_load(product_id)
+    prices = price_list_load(product_id=product_id)
     _order_rules_check(customer=customer, product=prices.product, quantity=quantity)
     return _quote(prices=prices, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
 
@@ -187,7 +187,7 @@ def _order_place(
         also_read=f", (SELECT p.revision FROM {Product._meta.db_table} p WHERE p.id = %s) AS product_revision",
         also_read_params=[product_id],
     )
-    prices = price_list(product_id, revision=customer.product_revision)
+    prices = price_list(product_id=product_id, revision=customer.product_revision)
     product = prices.product
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
     quote = _quote(prices=prices, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)

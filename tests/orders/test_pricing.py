@@ -152,3 +152,11 @@ def test_a_policy_edited_in_the_admin_prices_the_next_order(admin_client, steppe
     response = admin_client.post(reverse("admin:orders_product_change", args=[stepped_product.pk]), data)
     assert response.status_code == 302, response.context["errors"] if response.context else response
     assert place(stepped_product, 10).unit_price == Decimal("7.00")
+
+
+def test_a_policy_moved_to_another_product_leaves_the_first_priced_without_it(stepped_product, place):
+    assert place(stepped_product, 10).unit_price == Decimal("9.00")
+    policy = stepped_product.price_policies.get(min_quantity=10)
+    policy.product = ProductFactory()
+    policy.save()
+    assert place(stepped_product, 10).unit_price == Decimal("10.00")
