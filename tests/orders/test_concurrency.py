@@ -182,14 +182,16 @@ def test_customers_of_one_tier_buying_one_product_do_not_wait_for_each_other():
             connection.close()
 
     holder = threading.Thread(target=place_first_and_hold_its_locks)
+    placer = threading.Thread(target=place_second)
     holder.start()
     try:
         assert first_placed.wait(10)
-        placer = threading.Thread(target=place_second)
         placer.start()
         placer.join(10)  # a lock on the shared tier or product row would hold it for innodb_lock_wait_timeout
         assert not placer.is_alive(), "the second customer's order waited for the first customer's transaction"
     finally:
         release.set()
         holder.join()
+        if placer.ident is not None:
+            placer.join()
     assert Order.objects.count() == 2
