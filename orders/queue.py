@@ -73,7 +73,7 @@ class _Pusher:
                 self.connection.read_response()
             except redis.ResponseError as exc:
                 logger.warning("Redis refused a ready-queue push, agents will find the order by polling: %s", exc)
-        if self.unanswered and time.monotonic() - self.waiting_since > TIMEOUTS["socket_timeout"]:
+        if self.unanswered > 0 and time.monotonic() - self.waiting_since > TIMEOUTS["socket_timeout"]:
             raise redis.ConnectionError("no reply to the last ready-queue pushes")
 
     def _disconnect(self) -> None:
