@@ -31,7 +31,7 @@ def cursor_shared():
             _shared.cursor = None
 
 
-def row_cursor():
+def _row_cursor():
     """The enclosing cursor_shared() block's cursor, else a cursor of its own (closed on exit)."""
     cursor = getattr(_shared, "cursor", None)
     return nullcontext(cursor) if cursor is not None else connections[DEFAULT_DB_ALIAS].cursor()
@@ -49,7 +49,7 @@ def row_insert(instance):
     """INSERT a new model instance, set its primary key from the database and return it."""
     meta = instance._meta
     fields, sql = _insert_sql(meta.model)
-    with row_cursor() as cursor:
+    with _row_cursor() as cursor:
         db = cursor.db
         cursor.execute(sql, [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields])
         instance.pk = db.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
@@ -62,7 +62,7 @@ def row_update(instance, field_names: list[str]) -> None:
     """UPDATE these fields of the instance's row (what save(update_fields=...) sends)."""
     meta = instance._meta
     fields = [meta.get_field(name) for name in field_names]
-    with row_cursor() as cursor:
+    with _row_cursor() as cursor:
         db = cursor.db
         assignments = ", ".join(f"{db.ops.quote_name(field.column)} = %s" for field in fields)
         values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in fields]
@@ -100,7 +100,7 @@ def _row_reader(model, columns: tuple[str, ...]):
 def row_get(model, sql: str, params):
     """The instance a SELECT of one row with all the model's columns finds, extra columns set as
     attributes, like QuerySet.get() (what QuerySet.raw() does, minus its per-call set-up)."""
-    with row_cursor() as cursor:
+    with _row_cursor() as cursor:
         db = cursor.db
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -4,10 +4,10 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from backoffice.db import row_cursor, row_get, row_insert, row_lock_sql
+from backoffice.db import row_get, row_insert, row_lock_sql, row_update
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import db_decimal, money_amount_parse
@@ -54,13 +54,8 @@ def ledger_post(
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
     new_balance = customer.balance + amount
-    balance = Customer._meta.get_field("balance")
-    with row_cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Customer._meta.db_table} SET {balance.column} = %s WHERE id = %s",
-            [balance.get_db_prep_save(new_balance, connection), customer.pk],
-        )
     customer.balance = new_balance
+    row_update(customer, ["balance"])
     entry = LedgerEntry(
         customer=customer,
         kind=kind,
