@@ -12,7 +12,7 @@ OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
 # Every permission of these apps goes to the administrators.
-ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth")
+ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     FINANCE: (

@@ -2,6 +2,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
+from rbac.models import OperationLog
 from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS
 
 
@@ -29,3 +30,17 @@ def roles_setup() -> dict[str, Group]:
         group.permissions.set(_permissions_find(permission_names))
         groups[name] = group
     return groups
+
+
+def operation_record(*, actor, address: str | None, action: str, obj, summary: str = "") -> OperationLog:
+    """Record a write in the operation log. Call it inside the write's transaction, so a rolled-back
+    write leaves no row. `summary` says what changed, never a password or a code."""
+    return OperationLog.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        address=address or None,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        summary=summary[:500],
+    )
