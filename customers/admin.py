@@ -12,6 +12,8 @@ from backoffice.admin_list import BoundedCountPaginator
 from customers.forms import DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import MOBILE_RE, customer_of
+from rbac.addresses import client_address
+from rbac.admin import OperationLogged
 
 RECENT_LEDGER_ROWS = 10
 ORDER_NO_RE = re.compile(r"\d{23}")
@@ -32,7 +34,7 @@ def people_search(queryset, term: str, *, customer_path: str = "customer", order
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(OperationLogged, admin.ModelAdmin):
     list_display = ("name", "discount_percent")
     search_fields = ("name",)
 
@@ -71,7 +73,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, admin.ModelAdmin):
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
     list_select_related = ("tier",)
@@ -136,8 +138,10 @@ class LedgerEntryAdmin(BigListMixin, ExportMixin, ReadOnlyAdmin):
         return people_search(queryset, search_term, order_no_path="order__order_no"), False
 
 
-class BalanceMoveAdmin(BigListMixin, admin.ModelAdmin):
+class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
     """Recharges and debits: an add form calling the balance service, and a read-only list of that kind."""
+
+    add_recorded_by_service = True
 
     list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
     list_select_related = ("customer", "created_by")
@@ -158,7 +162,7 @@ class BalanceMoveAdmin(BigListMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user})
+            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user, "address": client_address(request)})
         return super().get_form(request, obj, **kwargs)
 
     def save_model(self, request, obj, form, change):

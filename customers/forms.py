@@ -37,6 +37,7 @@ class ServiceSaveForm(forms.ModelForm):
     makes a double-clicked Save act once. Subclasses make the call and say where each refusal shows."""
 
     actor = None  # the signed-in user, set by the admin
+    address = None  # their client address, for the operation log
     idempotency_token = idempotency_token_field()
 
     def service_call(self, data: dict):
@@ -85,6 +86,7 @@ class BalanceMoveForm(ServiceSaveForm):
             customer_id=data["customer"].pk,
             amount=data["amount"],
             actor=self.actor,
+            address=self.address,
             memo=data.get("memo", ""),
             token=data["idempotency_token"],
         )

@@ -11,6 +11,8 @@ from backoffice.db import row_get, row_insert, row_lock_sql, row_update
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import db_decimal, money_amount_parse
+from rbac.models import OperationLog
+from rbac.services import operation_record
 
 
 def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
@@ -70,7 +72,7 @@ def ledger_post(
 
 
 def _balance_move(
-    *, customer_id: int, kind: str, amount, actor, memo: str, token: str | None
+    *, customer_id: int, kind: str, amount, actor, address: str | None, memo: str, token: str | None
 ) -> LedgerEntry:
     amount = money_amount_parse(amount)
     signed = amount if kind == LedgerEntry.Kind.RECHARGE else -amount
@@ -83,26 +85,42 @@ def _balance_move(
             return first
     if not customer.is_active:
         raise InactiveCustomer(_("Customer %(customer)s is inactive.") % {"customer": customer})
-    return ledger_post(
+    entry = ledger_post(
         customer=customer, kind=kind, amount=signed, actor=actor, memo=memo, token=token or uuid.uuid4().hex
     )
+    operation_record(
+        actor=actor, address=address, action=kind, obj=customer, summary=f"{signed:+} → {entry.balance_after}"
+    )
+    return entry
 
 
 @transaction.atomic
 def balance_recharge(
-    *, customer_id: int, amount, actor: AbstractBaseUser | None, memo: str = "", token: str | None = None
+    *,
+    customer_id: int,
+    amount,
+    actor: AbstractBaseUser | None,
+    address: str | None = None,
+    memo: str = "",
+    token: str | None = None,
 ) -> LedgerEntry:
     """Add money to a customer's balance. Replaying `token` returns the first entry and moves nothing."""
     return _balance_move(
-        customer_id=customer_id, kind=LedgerEntry.Kind.RECHARGE, amount=amount, actor=actor, memo=memo, token=token
+        customer_id=customer_id, kind=LedgerEntry.Kind.RECHARGE, amount=amount, actor=actor, address=address, memo=memo, token=token
     )
 
 
 @transaction.atomic
 def balance_debit(
-    *, customer_id: int, amount, actor: AbstractBaseUser | None, memo: str = "", token: str | None = None
+    *,
+    customer_id: int,
+    amount,
+    actor: AbstractBaseUser | None,
+    address: str | None = None,
+    memo: str = "",
+    token: str | None = None,
 ) -> LedgerEntry:
     """Take money from a customer's balance; refuses to go below zero."""
     return _balance_move(
-        customer_id=customer_id, kind=LedgerEntry.Kind.DEBIT, amount=amount, actor=actor, memo=memo, token=token
+        customer_id=customer_id, kind=LedgerEntry.Kind.DEBIT, amount=amount, actor=actor, address=address, memo=memo, token=token
     )

@@ -43,6 +43,7 @@ class OrderPlaceForm(ServiceSaveForm):
             quantity=data["quantity"],
             target=data["target"],
             actor=self.actor,
+            address=self.address,
             token=data["idempotency_token"],
             memo=data.get("memo", ""),
         )

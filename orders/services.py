@@ -27,6 +27,8 @@ from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, O
 from orders.models import Order, OrderEvent, Product
 from orders.pricing import PriceList, price_list, price_list_load
 from orders.queue import ready_queue_push
+from rbac.models import OperationLog
+from rbac.services import operation_record
 
 Status = Order.Status
 
@@ -124,10 +126,28 @@ def order_place(
     quantity,
     target: str,
     actor: AbstractBaseUser | None,
+    address: str | None = None,
     token: str | None = None,
     memo: str = "",
 ) -> Order:
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
+    return _order_place_new(
+        customer_id=customer_id,
+        product_id=product_id,
+        quantity=quantity,
+        target=target,
+        actor=actor,
+        address=address,
+        token=token,
+        memo=memo,
+        action=OperationLog.Action.PLACE,
+    )
+
+
+def _order_place_new(
+    *, customer_id: int, product_id: int, quantity, target: str, actor, address, token, memo: str, action: str
+) -> Order:
+    """order_place, recorded in the operation log as `action` (a retry is recorded as such)."""
     quantity = quantity_parse(quantity)
     target = (target or "").strip()
     token = token or uuid.uuid4().hex
@@ -141,8 +161,10 @@ def order_place(
                 quantity=quantity,
                 target=target,
                 actor=actor,
+                address=address,
                 token=token,
                 memo=memo,
+                action=action,
             )
         except (IntegrityError, DomainError) as error:
             # The unique token, not a lookup on every order, detects a replay: the replayed insert
@@ -176,7 +198,17 @@ def _order_replayed(*, token: str, customer_id: int, product_id: int, quantity: 
 @transaction.atomic
 @cursor_shared()
 def _order_place(
-    *, order_no: str, customer_id: int, product_id: int, quantity: int, target: str, actor, token: str, memo: str
+    *,
+    order_no: str,
+    customer_id: int,
+    product_id: int,
+    quantity: int,
+    target: str,
+    actor,
+    address: str | None,
+    token: str,
+    memo: str,
+    action: str,
 ) -> Order:
     if not target:
         raise TargetMismatch(_("The target is required."))
@@ -210,6 +242,8 @@ def _order_place(
     row_insert(order)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
     _event_record(order=order, from_status="", to_status=Status.PENDING, actor=actor)
+    summary = f"{product.code} × {quantity} = {order.amount}"
+    operation_record(actor=actor, address=address, action=action, obj=order, summary=summary)
     transaction.on_commit(lambda: ready_queue_push(order.pk))
     return order
 
@@ -227,7 +261,9 @@ def _order_refund(*, customer: Customer, order: Order, actor=None, memo: str = "
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, actor: AbstractBaseUser | None, note: str = "") -> Order:
+def order_cancel(
+    *, order_id: int, actor: AbstractBaseUser | None, address: str | None = None, note: str = ""
+) -> Order:
     """Cancel a pending order and refund it. A running or finished order cannot be cancelled."""
     customer, order = _order_lock(order_id=order_id)
     _transition_check(order=order, to_status=Status.CANCELLED)
@@ -236,10 +272,13 @@ def order_cancel(*, order_id: int, actor: AbstractBaseUser | None, note: str = "
     order.save(update_fields=["status", "finished_at", "updated_at"])
     _order_refund(customer=customer, order=order, actor=actor, memo=note)
     _event_record(order=order, from_status=Status.PENDING, to_status=Status.CANCELLED, actor=actor, note=note)
+    operation_record(
+        actor=actor, address=address, action=OperationLog.Action.CANCEL, obj=order, summary=f"+{order.amount}"
+    )
     return order
 
 
-def order_retry(*, order_id: int, actor: AbstractBaseUser | None) -> Order:
+def order_retry(*, order_id: int, actor: AbstractBaseUser | None, address: str | None = None) -> Order:
     """Place a failed order again: a new order for the same customer, product, quantity and target,
     priced and charged today (the failed one was refunded). Retrying the same failed order again
     returns that first retry, so a double click charges once.
@@ -252,14 +291,16 @@ def order_retry(*, order_id: int, actor: AbstractBaseUser | None) -> Order:
             _("Order %(order_no)s is %(status)s; only failed orders can be retried.")
             % {"order_no": failed.order_no, "status": failed.get_status_display()}
         )
-    return order_place(
+    return _order_place_new(
         customer_id=failed.customer_id,
         product_id=failed.product_id,
         quantity=failed.quantity,
         target=failed.target,
         actor=actor,
+        address=address,
         token=f"retry-{failed.order_no}",
         memo=_("Retry of %(order_no)s") % {"order_no": failed.order_no},
+        action=OperationLog.Action.RETRY,
     )
 
 

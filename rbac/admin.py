@@ -20,9 +20,13 @@ def _change_message_json(message) -> str:
 
 class OperationLogged:
     """Every write made through this admin also goes to the operation log, inside the admin's own
-    transaction. Admins whose saves are service calls leave the record to the service."""
+    transaction. Admins whose add form is a service call leave that record to the service."""
+
+    add_recorded_by_service = False
 
     def log_addition(self, request, obj, message):
+        if self.add_recorded_by_service:
+            return super().log_addition(request, obj, message)
         operation_record(
             actor=request.user,
             address=client_address(request),
