@@ -2,6 +2,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
+from backoffice.db import row_insert
 from rbac.models import OperationLog
 from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS
 
@@ -35,7 +36,7 @@ def roles_setup() -> dict[str, Group]:
 def operation_record(*, actor, address: str | None, action: str, obj, summary: str = "") -> OperationLog:
     """Record a write in the operation log. Call it inside the write's transaction, so a rolled-back
     write leaves no row. `summary` says what changed, never a password or a code."""
-    return OperationLog.objects.create(
+    return row_insert(OperationLog(
         actor=actor if actor is not None and actor.is_authenticated else None,
         address=address or None,
         action=action,
@@ -43,4 +44,4 @@ def operation_record(*, actor, address: str | None, action: str, obj, summary: s
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
         summary=summary[:500],
-    )
+    ))
