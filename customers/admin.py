@@ -1,6 +1,7 @@
 import re
 
 from django.contrib import admin
+from django.db import models
 from django.forms import BaseInlineFormSet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,7 @@ from backoffice.admin_list import BoundedCountPaginator
 from customers.forms import DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import MOBILE_RE, customer_of
+from customers.validators import plain_text_validator
 
 RECENT_LEDGER_ROWS = 10
 ORDER_NO_RE = re.compile(r"\d{23}")
@@ -31,8 +33,19 @@ def people_search(queryset, term: str, *, customer_path: str = "customer", order
     return queryset.filter(**{f"{customer_path}__name__istartswith": term})
 
 
+class InputChecksMixin:
+    """What a user can type into the admin is checked at the root: every one-line text field of
+    the forms refuses control characters (customers.validators)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(db_field, models.CharField) and not db_field.choices:
+            formfield.validators.append(plain_text_validator)
+        return formfield
+
+
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "discount_percent")
     search_fields = ("name",)
 
@@ -71,7 +84,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
     list_select_related = ("tier",)
@@ -113,7 +126,7 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
-class BigListMixin:
+class BigListMixin(InputChecksMixin):
     """Change-list settings for tables that grow to millions of rows."""
 
     paginator = BoundedCountPaginator

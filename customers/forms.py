@@ -44,7 +44,7 @@ class ServiceSaveForm(forms.ModelForm):
         raise NotImplementedError
 
     def error_field(self, error: DomainError) -> str | None:
-        return None  # above the form
+        return getattr(error, "field", None)  # a field the error names (InvalidText), else above the form
 
     def _post_clean(self):
         super()._post_clean()
@@ -90,7 +90,7 @@ class BalanceMoveForm(ServiceSaveForm):
         )
 
     def error_field(self, error):
-        return "amount" if isinstance(error, InvalidAmount) else None
+        return "amount" if isinstance(error, InvalidAmount) else super().error_field(error)
 
 
 class RechargeForm(BalanceMoveForm):

@@ -11,6 +11,7 @@ from backoffice.db import row_get, row_insert, row_lock_sql, row_update
 from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import db_decimal, money_amount_parse
+from customers.validators import text_plain_check
 
 
 def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
@@ -73,6 +74,7 @@ def _balance_move(
     *, customer_id: int, kind: str, amount, actor, memo: str, token: str | None
 ) -> LedgerEntry:
     amount = money_amount_parse(amount)
+    memo = text_plain_check(memo or "", field="memo")
     signed = amount if kind == LedgerEntry.Kind.RECHARGE else -amount
     customer = customer_lock(customer_id=customer_id)
     if token:

@@ -11,7 +11,7 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from customers.admin import BigListMixin, people_search
+from customers.admin import BigListMixin, InputChecksMixin, people_search
 from customers.errors import DomainError
 from customers.models import Customer
 from customers.selectors import customer_match, customer_of
@@ -42,7 +42,7 @@ class PricePolicyInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(InputChecksMixin, admin.ModelAdmin):
     list_display = ("code", "name", "unit_price", "min_quantity", "max_quantity", "executor", "is_active")
     list_filter = ("is_active", "executor")
     search_fields = ("code", "name")

@@ -23,6 +23,7 @@ from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
 from customers.money import quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
+from customers.validators import text_plain_check
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
 from orders.models import Order, OrderEvent, Product
 from orders.pricing import PriceList, price_list, price_list_load
@@ -129,7 +130,8 @@ def order_place(
 ) -> Order:
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
     quantity = quantity_parse(quantity)
-    target = (target or "").strip()
+    target = text_plain_check((target or "").strip(), field="target")
+    memo = text_plain_check(memo or "", field="memo")
     token = token or uuid.uuid4().hex
     for _attempt in range(5):
         order_no = order_no_new()
