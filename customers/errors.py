@@ -25,6 +25,10 @@ class InsufficientBalance(DomainError):
     pass
 
 
+class BalanceLimitExceeded(DomainError):
+    """The balance would pass the largest value its column holds (customers.money.MONEY_MAX)."""
+
+
 class InactiveCustomer(DomainError):
     pass
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.widgets import DatalistInput, DatalistModelChoiceField
-from customers.errors import DomainError, InvalidAmount
+from customers.errors import BalanceLimitExceeded, DomainError, InvalidAmount
 from customers.models import Customer, Debit, LedgerEntry, Recharge
 from customers.money import money_amount_parse
 from customers.selectors import customer_match
@@ -90,7 +90,7 @@ class BalanceMoveForm(ServiceSaveForm):
         )
 
     def error_field(self, error):
-        return "amount" if isinstance(error, InvalidAmount) else super().error_field(error)
+        return "amount" if isinstance(error, (InvalidAmount, BalanceLimitExceeded)) else super().error_field(error)
 
 
 class RechargeForm(BalanceMoveForm):

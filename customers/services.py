@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from backoffice.db import row_get, row_insert, row_lock_sql, row_update
-from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
+from customers.errors import BalanceLimitExceeded, IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
-from customers.money import db_decimal, money_amount_parse
+from customers.money import MONEY_MAX, db_decimal, money_amount_parse
 from customers.validators import text_plain_check
 
 
@@ -41,6 +41,15 @@ def balance_sufficient_check(*, customer: Customer, amount: Decimal) -> None:
         )
 
 
+def balance_room_check(*, customer: Customer, amount: Decimal) -> None:
+    """Refuse to add `amount` when the balance would pass what its column holds."""
+    if customer.balance + amount > MONEY_MAX:
+        raise BalanceLimitExceeded(
+            _("The balance of %(customer)s would become %(balance)s, more than the largest balance (%(max)s).")
+            % {"customer": customer, "balance": customer.balance + amount, "max": MONEY_MAX}
+        )
+
+
 def ledger_post(
     *,
     customer: Customer,
@@ -54,6 +63,8 @@ def ledger_post(
     """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger."""
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
+    else:
+        balance_room_check(customer=customer, amount=amount)
     new_balance = customer.balance + amount
     customer.balance = new_balance
     row_update(customer, ["balance"])
