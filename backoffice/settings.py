@@ -168,6 +168,10 @@ SIMPLEUI_ANALYSIS = False
 SIMPLEUI_DEFAULT_THEME = "simpleui.css"
 # Exporting a list needs the view permission on it (import-export allows anyone by default).
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Exported cells that could start a formula are quoted, and characters XLSX cannot hold are dropped
+# (customers.exports does both properly for our formats; the library's fallback only strips a "=").
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
 LOGGING = {
     "version": 1,

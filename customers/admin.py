@@ -1,17 +1,22 @@
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldError, ValidationError
+from django.db import models
 from django.forms import BaseInlineFormSet
 from django.http import Http404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from backoffice.admin_list import BoundedCountPaginator
+from customers.exports import SafeExportMixin
 from customers.forms import DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import MOBILE_RE, customer_of
+from customers.validators import plain_text_validator
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
 
@@ -33,8 +38,46 @@ def people_search(queryset, term: str, *, customer_path: str = "customer", order
     return queryset.filter(**{f"{customer_path}__name__istartswith": term})
 
 
+class CheckedChangeList(ChangeList):
+    """A change list (or an export's) whose filters from the address are checked before any query:
+    a value the filter cannot take is the list's usual answer (its page without filters) with a
+    message, never a 500."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        try:
+            queryset = super().get_queryset(request, exclude_parameters)
+            # Some values pass the filter but fail when the SQL is made (a year 0 or 10000, a date
+            # the database cannot hold): make it now, while the answer can still be the list's.
+            queryset.query.get_compiler(queryset.db, elide_empty=False).as_sql()
+        except IncorrectLookupParameters:
+            self.bad_filter_report(request)
+            raise
+        except (ValueError, TypeError, OverflowError, ValidationError, FieldError) as error:
+            self.bad_filter_report(request)
+            raise IncorrectLookupParameters(error) from error
+        return queryset
+
+    def bad_filter_report(self, request) -> None:
+        messages.error(request, gettext("The filter in the address is not valid, so the list is shown without it."))
+
+
+class InputChecksMixin:
+    """What a user can type into the admin is checked at the root: filters in a list's or an
+    export's address (CheckedChangeList), and every one-line text field of the forms, which
+    refuses control characters (customers.validators)."""
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(db_field, models.CharField) and not db_field.choices:
+            formfield.validators.append(plain_text_validator)
+        return formfield
+
+
 @admin.register(Tier)
-class TierAdmin(OperationLogged, admin.ModelAdmin):
+class TierAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "discount_percent")
     search_fields = ("name",)
 
@@ -73,7 +116,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
     list_select_related = ("tier",)
@@ -115,7 +158,7 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
-class BigListMixin:
+class BigListMixin(InputChecksMixin):
     """Change-list settings for tables that grow to millions of rows."""
 
     paginator = BoundedCountPaginator
@@ -125,14 +168,13 @@ class BigListMixin:
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(BigListMixin, ExportMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
     list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo")
     list_select_related = ("customer", "order", "created_by")
     list_filter = ("kind", "created_at")
     search_fields = ("customer__name", "customer__mobile", "order__order_no")
     search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
     resource_classes = [LedgerEntryResource]
-    export_formats = [XLSX, CSV]
 
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, order_no_path="order__order_no"), False

@@ -13,8 +13,20 @@ class InvalidAmount(DomainError):
     pass
 
 
+class InvalidText(DomainError):
+    """Typed text (a name, target or memo) holds a control character; `field` says which."""
+
+    def __init__(self, message, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
 class InsufficientBalance(DomainError):
     pass
+
+
+class BalanceLimitExceeded(DomainError):
+    """The balance would pass the largest value its column holds (customers.money.MONEY_MAX)."""
 
 
 class InactiveCustomer(DomainError):

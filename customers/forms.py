@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.widgets import DatalistInput, DatalistModelChoiceField
-from customers.errors import DomainError, InvalidAmount
+from customers.errors import BalanceLimitExceeded, DomainError, InvalidAmount
 from customers.models import Customer, Debit, LedgerEntry, Recharge
 from customers.money import money_amount_parse
 from customers.selectors import customer_match
@@ -45,7 +45,7 @@ class ServiceSaveForm(forms.ModelForm):
         raise NotImplementedError
 
     def error_field(self, error: DomainError) -> str | None:
-        return None  # above the form
+        return getattr(error, "field", None)  # a field the error names (InvalidText), else above the form
 
     def _post_clean(self):
         super()._post_clean()
@@ -92,7 +92,7 @@ class BalanceMoveForm(ServiceSaveForm):
         )
 
     def error_field(self, error):
-        return "amount" if isinstance(error, InvalidAmount) else None
+        return "amount" if isinstance(error, (InvalidAmount, BalanceLimitExceeded)) else super().error_field(error)
 
 
 class RechargeForm(BalanceMoveForm):

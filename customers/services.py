@@ -8,11 +8,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from backoffice.db import row_get, row_insert, row_lock_sql, row_update
-from customers.errors import IdempotencyConflict, InactiveCustomer, InsufficientBalance
+from customers.errors import BalanceLimitExceeded, IdempotencyConflict, InactiveCustomer, InsufficientBalance
 from customers.models import Customer, LedgerEntry, Tier
-from customers.money import db_decimal, money_amount_parse
 from rbac.models import OperationLog
 from rbac.services import operation_record
+from customers.money import MONEY_MAX, db_decimal, money_amount_parse
+from customers.validators import text_plain_check
 
 
 def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
@@ -42,6 +43,15 @@ def balance_sufficient_check(*, customer: Customer, amount: Decimal) -> None:
         )
 
 
+def balance_room_check(*, customer: Customer, amount: Decimal) -> None:
+    """Refuse to add `amount` when the balance would pass what its column holds."""
+    if customer.balance + amount > MONEY_MAX:
+        raise BalanceLimitExceeded(
+            _("The balance of %(customer)s would become %(balance)s, more than the largest balance (%(max)s).")
+            % {"customer": customer, "balance": customer.balance + amount, "max": MONEY_MAX}
+        )
+
+
 def ledger_post(
     *,
     customer: Customer,
@@ -55,6 +65,8 @@ def ledger_post(
     """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger."""
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
+    else:
+        balance_room_check(customer=customer, amount=amount)
     new_balance = customer.balance + amount
     customer.balance = new_balance
     row_update(customer, ["balance"])
@@ -75,6 +87,7 @@ def _balance_move(
     *, customer_id: int, kind: str, amount, actor, address: str | None, memo: str, token: str | None
 ) -> LedgerEntry:
     amount = money_amount_parse(amount)
+    memo = text_plain_check(memo or "", field="memo")
     signed = amount if kind == LedgerEntry.Kind.RECHARGE else -amount
     customer = customer_lock(customer_id=customer_id)
     if token:

@@ -8,11 +8,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
-from customers.admin import BigListMixin, people_search
+from customers.admin import BigListMixin, InputChecksMixin, people_search
 from customers.errors import DomainError
+from customers.exports import SafeExportMixin
 from customers.models import Customer
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
@@ -44,7 +43,7 @@ class PricePolicyInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(OperationLogged, admin.ModelAdmin):
+class ProductAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     list_display = ("code", "name", "unit_price", "min_quantity", "max_quantity", "executor", "is_active")
     list_filter = ("is_active", "executor")
     search_fields = ("code", "name")
@@ -85,7 +84,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OperationLogged, BigListMixin, ExportMixin, admin.ModelAdmin):
+class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
     add_recorded_by_service = True
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
@@ -98,7 +97,6 @@ class OrderAdmin(OperationLogged, BigListMixin, ExportMixin, admin.ModelAdmin):
     ordering = ("-created_at", "-id")  # matches the index order_created
     actions = ["cancel_selected", "retry_selected"]
     resource_classes = [OrderResource]
-    export_formats = [XLSX, CSV]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
         (None, {"fields": ("order_no", "status_badge", "customer", "product", "quantity", "target", "memo")}),

@@ -49,7 +49,7 @@ class OrderPlaceForm(ServiceSaveForm):
         )
 
     def error_field(self, error):
-        return next((field for cls, field in ERROR_FIELDS.items() if isinstance(error, cls)), None)
+        return next((field for cls, field in ERROR_FIELDS.items() if isinstance(error, cls)), super().error_field(error))
 
 
 class MyOrderPlaceForm(OrderPlaceForm):

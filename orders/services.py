@@ -4,6 +4,7 @@ Locks are always taken customer row first, then order row, so a cancel and an ag
 refund on the same order serialise instead of deadlocking.
 """
 
+import logging
 import re
 import secrets
 import uuid
@@ -19,10 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backoffice.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
-from customers.errors import DomainError, IdempotencyConflict, InactiveCustomer
+from customers.errors import BalanceLimitExceeded, DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
-from customers.money import quantize_money
+from customers.money import MONEY_MAX, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
+from customers.validators import text_plain_check
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
 from orders.models import Order, OrderEvent, Product
 from orders.pricing import PriceList, price_list, price_list_load
@@ -31,6 +33,7 @@ from rbac.models import OperationLog
 from rbac.services import operation_record
 
 Status = Order.Status
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ def _quote(*, prices: PriceList, quantity: int, discount: Decimal, balance: Deci
     unit_price = prices.unit_price(quantity)
     discount = quantize_money(discount)  # SQLite returns it without its scale (15, not 15.00)
     list_amount = quantize_money(unit_price * quantity)
+    if list_amount > MONEY_MAX:
+        raise InvalidQuantity(
+            _("%(quantity)s at %(unit_price)s comes to more than the largest amount (%(max)s).")
+            % {"quantity": quantity, "unit_price": unit_price, "max": MONEY_MAX}
+        )
     amount = quantize_money(list_amount * (Decimal(100) - discount) / Decimal(100))
     return Quote(unit_price, list_amount, discount, amount, balance)
 
@@ -149,7 +157,8 @@ def _order_place_new(
 ) -> Order:
     """order_place, recorded in the operation log as `action` (a retry is recorded as such)."""
     quantity = quantity_parse(quantity)
-    target = (target or "").strip()
+    target = text_plain_check((target or "").strip(), field="target")
+    memo = text_plain_check(memo or "", field="memo")
     token = token or uuid.uuid4().hex
     for _attempt in range(5):
         order_no = order_no_new()
@@ -409,8 +418,16 @@ def _fail_or_retry(*, customer: Customer, order: Order, error: str, transient: b
     else:
         order.status = Status.FAILED
         order.finished_at = timezone.now()
-        _order_refund(customer=customer, order=order, memo=error[:200])
         note = error
+        try:
+            _order_refund(customer=customer, order=order, memo=error[:200])
+        except BalanceLimitExceeded as refused:
+            # Failed all the same: a running order would hold its agent and come back for ever. The
+            # missing refund shows in last_error and in reconcile until order_refund_complete posts it.
+            note = order.last_error = _("%(error)s (the refund of %(amount)s was not posted: %(reason)s)") % {
+                "error": error, "amount": order.amount, "reason": refused.message
+            }
+            logger.error("order %s failed without its refund: %s", order.order_no, refused.message)
     order.save()
     _event_record(order=order, from_status=Status.RUNNING, to_status=order.status, agent=agent, note=note)
     return order
@@ -423,6 +440,22 @@ def order_fail(*, order_id: int, agent: str, error: str, transient: bool) -> Ord
     customer, order = _order_lock(order_id=order_id)
     _held_check(order=order, agent=agent)
     return _fail_or_retry(customer=customer, order=order, error=error, transient=transient, agent=agent)
+
+
+@transaction.atomic
+def order_refund_complete(*, order_id: int, actor: AbstractBaseUser | None) -> Order:
+    """Post the refund a failed order is still owed (its customer's balance had no room for it when
+    it failed); refused while there is still no room, and for an order that is not owed one."""
+    customer, order = _order_lock(order_id=order_id)
+    owed = order.status == Status.FAILED and not LedgerEntry.objects.filter(order=order, kind=LedgerEntry.Kind.REFUND).exists()
+    if not owed:
+        raise InvalidTransition(
+            _("Order %(order_no)s is not a failed order waiting for its refund.") % {"order_no": order.order_no}
+        )
+    note = _("refund of %(amount)s posted") % {"amount": order.amount}
+    _order_refund(customer=customer, order=order, actor=actor, memo=note)
+    _event_record(order=order, from_status=Status.FAILED, to_status=Status.FAILED, actor=actor, note=note)
+    return order
 
 
 @transaction.atomic

@@ -212,7 +212,7 @@ def test_a_refused_amount_is_a_chinese_form_error(superuser_client, customer):
         {"customer": str(customer), "amount": "abc", "memo": "", "idempotency_token": "tok-i18n"},
     )
     assert response.status_code == 200
-    assert "“abc”不是有效的金额。" in response.content.decode()
+    assert "“abc”不是有效的金额：请输入数字，最多一个小数点" in response.content.decode()
 
 
 def test_the_price_preview_explains_itself_in_the_page_language(superuser_client, product):
