@@ -15,7 +15,7 @@ from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from rbac.addresses import client_address
-from rbac.forms import LoginForm
+from rbac.forms import AccountChangeForm, LoginForm
 from rbac.lockout import login_username
 from rbac.models import LoginLog, OperationLog
 from rbac.services import operation_record
@@ -123,7 +123,7 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class LoggedUserAdmin(OperationLogged, UserAdmin):
-    pass
+    form = AccountChangeForm
 
 
 @admin.register(Group)

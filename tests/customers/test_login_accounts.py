@@ -229,3 +229,35 @@ def test_finance_sees_the_login_account_read_only(client, accounts):
     response = client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
     html = response.content.decode()
     assert response.status_code == 200 and ">taken<" in html and 'name="login_account"' not in html
+
+
+def user_form_post(client, user, **changes):
+    """Post the administrator's account form of `user` as shown, with `changes`."""
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if name != "password"}
+    data = {name: value for name, value in data.items() if value not in (None, False)}
+    data["date_joined_0"], data["date_joined_1"] = data.pop("date_joined").strftime("%Y-%m-%d %H:%M:%S").split()
+    data.pop("last_login", None)
+    data.update(changes)
+    return client.post(url, data)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"is_superuser": "on"}, {"groups": "finance"}, {"user_permissions": "add_recharge"}],
+)
+def test_an_administrator_cannot_make_a_customers_login_staff_while_tied(client, accounts, changes):
+    client.force_login(accounts["superuser"])
+    taken = accounts["taken"]
+    lookup = {"groups": lambda: [Group.objects.get(name=FINANCE).pk, Group.objects.get(name=CUSTOMERS).pk],
+              "user_permissions": lambda: [Permission.objects.get(codename="add_recharge").pk]}
+    changes = {key: lookup[key]() if key in lookup else value for key, value in changes.items()}
+    response = user_form_post(client, taken, **changes)
+    assert response.status_code == 200 and response.context["adminform"].form.non_field_errors()
+    taken.refresh_from_db()
+    assert not taken.is_superuser and list(taken.groups.values_list("name", flat=True)) == [CUSTOMERS]
+    assert not taken.user_permissions.exists()
+
+    free = accounts["free"]  # tied to nobody: the administrator's to change
+    assert user_form_post(client, free, **changes).status_code == 302
