@@ -2,9 +2,11 @@
 account (finding 3: `admin` tied to a customer, then an SMS code, was a superuser's session)."""
 
 import re
+import threading
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
 from django.urls import reverse
 
 from customers.errors import DomainError
@@ -261,3 +263,33 @@ def test_an_administrator_cannot_make_a_customers_login_staff_while_tied(client,
 
     free = accounts["free"]  # tied to nobody: the administrator's to change
     assert user_form_post(client, free, **changes).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_customers_taking_one_free_account_at_once_get_it_once():
+    """Real threads: the account row's lock (and the unique column under it) let one customer have it;
+    the other gets the service's refusal, not a database error."""
+    roles_setup()
+    free = account("free", CUSTOMERS)
+    customers = [CustomerFactory(), CustomerFactory()]
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def take(customer):
+        try:
+            barrier.wait()
+            customer_login_set(customer_id=customer.pk, user_id=free.pk, actor=None)
+            outcomes.append("tied")
+        except DomainError:
+            outcomes.append("refused")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take, args=(customer,)) for customer in customers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "tied"]
+    assert Customer.objects.filter(user=free).count() == 1
