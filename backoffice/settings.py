@@ -6,6 +6,7 @@ local-memory cache, database-polling agents and console SMS. Production sets DAT
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "silk",
+    "axes",  # before rbac: its login-failure receiver runs first, and the login log reads its verdict
     "rbac",
     "customers",
     "orders",
@@ -141,11 +143,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "rbac.backends.SmsCodeBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked user or address before any password check
+    "django.contrib.auth.backends.ModelBackend",
+    "rbac.backends.MobilePasswordBackend",  # a customer's mobile instead of the username
+    "rbac.backends.SmsCodeBackend",
+]
 # Customers may also sign in with a code texted to their mobile (rbac.login_codes).
 LOGIN_CODE_TTL_SECONDS = int(os.environ.get("LOGIN_CODE_TTL_SECONDS", "300"))
 LOGIN_CODE_ATTEMPTS = 5
 LOGIN_CODES_PER_ADDRESS = int(os.environ.get("LOGIN_CODES_PER_ADDRESS", "20"))  # an hour
+
+# Lockout (django-axes, rbac.lockout): AXES_FAILURE_LIMIT failed sign-ins, password or SMS code, lock the
+# user (a mobile counts as its account) and, separately, the address for AXES_COOLOFF_MINUTES after the
+# last one. The database handler always: administrators see and unlock lockouts in the admin, and the
+# database is shared by every web process like Redis is (see the README).
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "rbac.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "rbac.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # rbac.admin.LockoutAdmin instead
+AXES_DISABLE_ACCESS_LOG = True  # rbac.LoginLog records every sign-in
+AXES_SENSITIVE_PARAMETERS = ["username", "mobile", "ip_address", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# The real client address behind a reverse proxy, only when told (django-ipware; see the README).
+if os.environ.get("AXES_IPWARE_META_PRECEDENCE_ORDER"):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IPWARE_META_PRECEDENCE_ORDER", "")
+if os.environ.get("AXES_IPWARE_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_IPWARE_PROXY_COUNT"])
 
 # --- i18n -----------------------------------------------------------------------------------------
 

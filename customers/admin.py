@@ -13,9 +13,10 @@ from import_export import fields, resources
 
 from backoffice.admin_list import BoundedCountPaginator
 from customers.exports import SafeExportMixin
-from customers.forms import DebitForm, RechargeForm
+from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import MOBILE_RE, customer_of
+from customers.services import customer_login_create, customer_login_set
 from customers.validators import plain_text_validator
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
@@ -117,19 +118,30 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
+    form = CustomerForm
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
     list_select_related = ("tier",)
     search_fields = ("^name", "mobile")
     readonly_fields = ("balance", "created_by", "created_at")
+    login_fields = ("login_account", "login_create", "login_username", "login_password")
     fieldsets = (
         (_("Identity"), {"fields": ("name", "mobile", "email", "is_active")}),
         (_("Tier"), {"fields": ("tier",)}),
         (_("Balance"), {"fields": ("balance",)}),
-        (_("Login account"), {"fields": ("user",)}),
+        (_("Login account"), {"fields": login_fields}),
         (_("Audit"), {"fields": ("created_by", "created_at")}),
     )
     inlines = [RecentLedgerInline]
+
+    def get_fieldsets(self, request, obj=None):
+        """Who may only view a customer sees the tied account read-only instead of the login fields."""
+        if obj is None or self.has_change_permission(request, obj):
+            return self.fieldsets
+        return [
+            (title, {"fields": ("user",) if opts["fields"] == self.login_fields else opts["fields"]})
+            for title, opts in self.fieldsets
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -138,6 +150,20 @@ class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
         else:
             # Only what the form edits: a full save would write back a balance a service changed meanwhile.
             obj.save(update_fields=[name for name in form.changed_data if name in self.model_field_names()])
+        if form.login_wanted():
+            data = form.cleaned_data
+            if data.get("login_create"):
+                customer_login_create(
+                    customer_id=obj.pk,
+                    username=data["login_username"],
+                    password=data["login_password"],
+                    actor=request.user,
+                    address=client_address(request),
+                )
+            else:
+                account = data.get("login_account")
+                customer_login_set(customer_id=obj.pk, user_id=account and account.pk, actor=request.user)
+            obj.refresh_from_db(fields=["user"])
 
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}

@@ -3,17 +3,28 @@
 import uuid
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from backoffice.db import row_get, row_insert, row_lock_sql, row_update
-from customers.errors import BalanceLimitExceeded, IdempotencyConflict, InactiveCustomer, InsufficientBalance
+from customers.errors import (
+    BalanceLimitExceeded,
+    DomainError,
+    IdempotencyConflict,
+    InactiveCustomer,
+    InsufficientBalance,
+)
 from customers.models import Customer, LedgerEntry, Tier
-from rbac.models import OperationLog
-from rbac.services import operation_record
 from customers.money import MONEY_MAX, db_decimal, money_amount_parse
 from customers.validators import text_plain_check
+from rbac.accounts import customer_account_is
+from rbac.models import OperationLog
+from rbac.roles import CUSTOMERS
+from rbac.services import operation_record
 
 
 def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
@@ -137,3 +148,55 @@ def balance_debit(
     return _balance_move(
         customer_id=customer_id, kind=LedgerEntry.Kind.DEBIT, amount=amount, actor=actor, address=address, memo=memo, token=token
     )
+
+
+# --- login accounts -------------------------------------------------------------------------------
+
+
+def customer_login_check(*, user, customer_id: int | None) -> None:
+    """Refuse (DomainError) an account that may not be this customer's login: only a customer account
+    (rbac.accounts: the Customers role alone, no superuser, no other role) that no other customer has."""
+    if not customer_account_is(user):
+        raise DomainError(_("Only a customer account can be a customer's login; staff accounts cannot."))
+    if Customer.objects.filter(user=user).exclude(pk=customer_id).exists():
+        raise DomainError(_("This account is already another customer's login."))
+
+
+@transaction.atomic
+def customer_login_set(*, customer_id: int, user_id: int | None, actor: AbstractBaseUser | None) -> Customer:
+    """Tie a login account to a customer, or untie it (None). Refuses anything but a customer account
+    nobody else has; the account row is locked so two customers cannot take it at once."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if user_id is not None:
+        user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise DomainError(_("No such login account."))
+        customer_login_check(user=user, customer_id=customer.pk)
+    customer.user_id = user_id
+    customer.save(update_fields=["user"])
+    return customer
+
+
+@transaction.atomic
+def customer_login_create(
+    *, customer_id: int, username: str, password: str, actor: AbstractBaseUser | None, address: str | None = None
+):
+    """Create a customer account (staff flag, for the admin; the Customers role alone) and tie it to the
+    customer in place of any earlier one. Refuses a taken or malformed username and a weak password."""
+    User = get_user_model()
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    user = User(username=username, is_staff=True)
+    try:
+        user.full_clean(exclude=["password"])
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages)) from None
+    user.set_password(password)
+    user.save()
+    user.groups.set([Group.objects.get_or_create(name=CUSTOMERS)[0]])
+    operation_record(
+        actor=actor, address=address, action=OperationLog.Action.ADD, obj=user, summary=f"login of customer {customer.pk}"
+    )
+    customer.user = user
+    customer.save(update_fields=["user"])
+    return user

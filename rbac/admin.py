@@ -1,15 +1,22 @@
 import ipaddress
 import json
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from rbac.addresses import client_address
+from rbac.forms import AccountChangeForm, LoginForm
+from rbac.lockout import login_username
 from rbac.models import LoginLog, OperationLog
 from rbac.services import operation_record
 
@@ -73,8 +80,8 @@ class LogAdmin(ExportMixin, admin.ModelAdmin):
 
 @admin.register(LoginLog)
 class LoginLogAdmin(LogAdmin):
-    list_display = ("created_at", "username", "user", "method", "succeeded", "address", "user_agent")
-    list_filter = ("succeeded", "method", "created_at")
+    list_display = ("created_at", "username", "user", "method", "succeeded", "locked_out", "address", "user_agent")
+    list_filter = ("succeeded", "locked_out", "method", "created_at")
     list_select_related = ("user",)
     search_fields = ("username", "address")
     search_help_text = _("Login name or address (exact).")
@@ -120,9 +127,84 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class LoggedUserAdmin(OperationLogged, UserAdmin):
-    pass
+    form = AccountChangeForm
 
 
 @admin.register(Group)
 class LoggedGroupAdmin(OperationLogged, GroupAdmin):
     pass
+
+
+admin.site.login_form = LoginForm  # a username or a customer's mobile, and the lockout's message
+
+
+def _recent_failures(field: str):
+    """Failed sign-ins within the cool-off of the row's user (or address), all rows of it summed:
+    what the lockout counts (AXES_LOCKOUT_PARAMETERS)."""
+    recent = AccessAttempt.objects.filter(
+        attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME, **{field: OuterRef(field)}
+    )
+    total = recent.order_by().values(field).annotate(total=Sum("failures_since_start")).values("total")
+    return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(admin.ModelAdmin):
+    """django-axes' failed sign-ins: administrators see who and which address is locked, and unlock them
+    by deleting the rows (each deletion goes to the operation log)."""
+
+    list_display = ("attempt_time", "username", "ip_address", "failures_since_start", "user_failures",
+                    "address_failures", "locked", "user_agent")
+    list_filter = ("attempt_time",)
+    search_fields = ("username", "ip_address")
+    search_help_text = _("Username, mobile or address (exact).")
+    fields = ("username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "path_info")
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(user_total=_recent_failures("username"), address_total=_recent_failures("ip_address"))
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            ipaddress.ip_address(term)
+        except ValueError:
+            return queryset.filter(username=login_username(None, {"username": term})), False
+        return queryset.filter(ip_address=term), False
+
+    @admin.display(description=_("recent failures of this user"))
+    def user_failures(self, obj):
+        return obj.user_total
+
+    @admin.display(description=_("recent failures from this address"))
+    def address_failures(self, obj):
+        return obj.address_total
+
+    @admin.display(description=_("locked"), boolean=True)
+    def locked(self, obj):
+        return max(obj.user_total, obj.address_total) >= settings.AXES_FAILURE_LIMIT
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def log_deletions(self, request, queryset):
+        for attempt in queryset:
+            operation_record(
+                actor=request.user,
+                address=client_address(request),
+                action=OperationLog.Action.DELETE,
+                obj=attempt,
+                summary=f"unlock username={attempt.username} address={attempt.ip_address} "
+                f"failures={attempt.failures_since_start}",
+            )
+        return super().log_deletions(request, queryset)

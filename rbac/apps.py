@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class RbacConfig(AppConfig):
     name = "rbac"
     verbose_name = _("Roles and permissions")
+
+    def ready(self):
+        from rbac import signals  # noqa: F401 - the login log's receivers

@@ -1,6 +1,29 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from rbac.accounts import MOBILE_RE, customer_login_account
 from rbac.login_codes import login_code_user
+
+
+class MobilePasswordBackend(ModelBackend):
+    """Signs a customer in with the mobile of their customer record and their password.
+
+    Only a customer account of an active customer (rbac.accounts); a username wins over a mobile, so a
+    typed name that is some account's username is left to ModelBackend alone."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        mobile = username.strip()
+        if not MOBILE_RE.fullmatch(mobile) or get_user_model()._default_manager.filter(username=mobile).exists():
+            return None
+        user = customer_login_account(mobile)
+        if user is None:
+            get_user_model()().set_password(password)  # as long as a wrong password takes (ModelBackend does the same)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
 
 
 class SmsCodeBackend(ModelBackend):

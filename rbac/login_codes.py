@@ -5,23 +5,22 @@ one login and LOGIN_CODE_ATTEMPTS tries. A mobile gets one code a minute, an add
 LOGIN_CODES_PER_ADDRESS an hour, so the page can neither guess codes nor flood phones. Whether a mobile
 has an account is never revealed: an unknown mobile gets the same answer and no message.
 
-rbac sits below customers, so the account is found through the reverse relation by name.
+Only a customer account signs in this way (rbac.accounts). Failures count towards the lockout
+(django-axes, rbac.lockout) like wrong passwords do.
 """
 
 import hashlib
 import hmac
-import re
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from rbac.accounts import MOBILE_RE, customer_login_account
 from rbac.errors import LoginRefused
 from rbac.sms import sms_send
 
-MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 RESEND_SECONDS = 60
 
 
@@ -30,12 +29,9 @@ def _digest(mobile: str, code: str) -> str:
 
 
 def _account(mobile: str):
-    """The active login account of the active customer with this mobile, or None."""
-    return (
-        get_user_model()
-        .objects.filter(customer__mobile=mobile, customer__is_active=True, is_active=True, is_staff=True)
-        .first()
-    )
+    """The active customer account of the active customer with this mobile, or None: a staff account tied
+    to a customer (however it got there) never signs in by a code."""
+    return customer_login_account(mobile)
 
 
 def mobile_parse(value: str) -> str:

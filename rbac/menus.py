@@ -22,7 +22,11 @@ MENU = (
     (_("Customers"), "fas fa-users", ("customers.Customer", "customers.Tier")),
     (_("Finance"), "fas fa-yen-sign", ("customers.Recharge", "customers.Debit", "customers.LedgerEntry")),
     (_("Operations"), "fas fa-server", ("agent.Agent",)),
-    (_("Roles and accounts"), "fas fa-user-shield", ("auth.User", "auth.Group", "rbac.LoginLog", "rbac.OperationLog")),
+    (
+        _("Roles and accounts"),
+        "fas fa-user-shield",
+        ("auth.User", "auth.Group", "axes.AccessAttempt", "rbac.LoginLog", "rbac.OperationLog"),
+    ),
 )
 
 

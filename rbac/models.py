@@ -26,6 +26,9 @@ class LoginLog(models.Model):
     username = models.CharField(_("login name"), max_length=150, help_text=_("What was typed: a username or a mobile."))
     method = models.CharField(_("method"), max_length=10, choices=Method.choices)
     succeeded = models.BooleanField(_("successful"))
+    locked_out = models.BooleanField(
+        _("locked out"), default=False, help_text=_("Refused by the lockout, or the failure that reached its limit.")
+    )
     address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)

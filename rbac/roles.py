@@ -11,8 +11,8 @@ CUSTOMER_SERVICE = "Customer service"
 OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
-# Every permission of these apps goes to the administrators.
-ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac")
+# Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock).
+ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     FINANCE: (

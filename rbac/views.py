@@ -10,7 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
+from axes.handlers.proxy import AxesProxyHandler
+
+from rbac.addresses import client_address
 from rbac.errors import LoginRefused
+from rbac.lockout import lockout_message, login_locked
 from rbac.login_codes import login_code_send
 
 
@@ -31,22 +35,35 @@ def sms_login(request):
     if request.method == "POST" and form.is_valid():
         mobile, code = form.cleaned_data["mobile"], form.cleaned_data["code"]
         if "send" in request.POST:
-            try:
-                login_code_send(mobile=mobile, address=request.META.get("REMOTE_ADDR", ""))
-            except LoginRefused as error:
-                form.add_error("mobile", error.message)
-            else:
-                # The same answer whether or not the mobile has an account.
-                messages.info(request, _("If this mobile belongs to a customer account, a code is on its way."))
+            _code_send(request, form, mobile)
         elif not code:
             form.add_error("code", _("Enter the code from the SMS."))
         else:
             user = authenticate(request, mobile=mobile, code=code)
-            if user is None:
+            if user is None and login_locked(request):
+                form.add_error(None, lockout_message())
+            elif user is None:
                 form.add_error("code", _("The code is wrong, used or expired; ask for a new one."))
             else:
                 login(request, user)
                 return redirect(next_url or reverse("admin:index"))
+    return _page(request, form, next_url)
+
+
+def _code_send(request, form, mobile: str) -> None:
+    if not AxesProxyHandler.is_allowed(request, {"mobile": mobile}):
+        form.add_error(None, lockout_message())  # no code for a locked user or address
+        return
+    try:
+        login_code_send(mobile=mobile, address=client_address(request) or "")
+    except LoginRefused as error:
+        form.add_error("mobile", error.message)
+    else:
+        # The same answer whether or not the mobile has an account.
+        messages.info(request, _("If this mobile belongs to a customer account, a code is on its way."))
+
+
+def _page(request, form, next_url):
     context = {
         **admin.site.each_context(request),
         "title": _("Log in with an SMS code"),

@@ -52,14 +52,15 @@ def test_the_split_between_finance_and_customer_service():
     assert not service.has_perm("customers.add_recharge") and not service.has_perm("customers.add_debit")
 
 
-def test_demo_creates_one_login_per_role():
+def test_demo_creates_one_login_per_role(rf):
     call_command("demo", password="demo-pass-1", customers=2, orders=0)
     from django.contrib.auth import authenticate
 
+    request = rf.post("/admin/login/")  # the lockout needs the request (its address) to count on
     for username, group in [("finance", FINANCE), ("service", CUSTOMER_SERVICE), ("ops", OPERATIONS), ("alice", CUSTOMERS)]:
-        user = authenticate(username=username, password="demo-pass-1")
+        user = authenticate(request, username=username, password="demo-pass-1")
         assert user is not None and user.is_staff and list(user.groups.values_list("name", flat=True)) == [group]
-    assert authenticate(username="alice", password="demo-pass-1").customer is not None
+    assert authenticate(request, username="alice", password="demo-pass-1").customer is not None
 
 
 # --- every admin URL, every role ------------------------------------------------------------------
@@ -93,6 +94,7 @@ URLS = {
     "myorder-add": ("admin:orders_myorder_add", None),
     "myorder-change": ("admin:orders_myorder_change", "own_order"),
     "myorder-quote": ("admin:orders_myorder_quote", None),
+    "lockout-list": ("admin:axes_accessattempt_changelist", None),
 }
 ALLOWED = {
     "superuser": set(URLS) - {"ledger-add", "ledger-delete", "order-delete", "myorder-list", "myorder-add",
