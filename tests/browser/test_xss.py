@@ -186,3 +186,21 @@ def test_the_signed_in_users_name_is_not_compiled_by_vue(db, page, login, sentin
     login(name, PASSWORD)
     sentinel()
     assert name in page.locator(".navbar").inner_text()
+
+
+def test_simpleui_frames_its_own_pages_but_no_other_site_may(db, page, login, live_server):
+    UserFactory(username="boss", is_staff=True, is_superuser=True)
+    login("boss", PASSWORD)
+    page.locator("aside .el-submenu__title").first.click()
+    page.locator("aside .el-menu-item:visible").last.click()  # the first is the home page, not framed
+    tab = page.frame_locator(".iframe-wrap iframe").first
+    tab.locator("#result_list").wait_for()
+
+    # A page of another origin (here about:blank, an opaque origin) framing the admin gets nothing.
+    other = page.context.new_page()
+    with other.expect_event("requestfailed") as failed:
+        other.set_content(f'<iframe id="victim" src="{live_server.url}/admin/login/"></iframe>')
+    assert failed.value.url.endswith("/admin/login/")
+    assert failed.value.failure == "net::ERR_BLOCKED_BY_RESPONSE"
+    [victim] = [frame for frame in other.frames if frame != other.main_frame]
+    assert victim.locator("#login-form").count() == 0
