@@ -1,15 +1,18 @@
 """Settings read from the environment.
 
-With nothing set the platform runs on the embedded default: SQLite (WAL, IMMEDIATE transactions),
-local-memory cache, database-polling agents and console SMS. Production sets DATABASE_URL
-(mysql://...) and REDIS_URL.
+Without DATABASE_URL and REDIS_URL the platform runs on the embedded default: SQLite (WAL, IMMEDIATE
+transactions), local-memory cache, database-polling agents and console SMS; the local first look adds
+EMBEDDED_DEMO=1 (plain HTTP, no SECRET_KEY needed). Production sets SECRET_KEY, DATABASE_URL
+(mysql://...) and REDIS_URL, and runs in production mode (HTTPS only; see the README).
 """
 
 import os
 from datetime import timedelta
+import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,8 +27,44 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The embedded default is a local first look; production must set its own key.
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-embedded-default-key-change-me-in-production")
+# The embedded demo: the local first look (backoffice/scripts/start.sh), the test suite (pytest sets
+# PYTEST_VERSION) and the benchmarks, served over plain HTTP on this machine. Never set it in production.
+EMBEDDED_DEMO = env_bool("EMBEDDED_DEMO", False) or "PYTEST_VERSION" in os.environ
+# Production mode: DEBUG off outside the embedded demo. It needs SECRET_KEY, and serves over HTTPS only.
+PRODUCTION = not DEBUG and not EMBEDDED_DEMO
+
+
+def embedded_secret_key(path: Path) -> str:
+    """A random key made once per checkout and kept in a git-ignored file, so the demo's sessions
+    outlive a restart and no two installations share a key. Made atomically: of processes starting
+    together, the first to link its file wins and the others read it."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    draft = path.with_name(f"{path.name}.{os.getpid()}")
+    draft.write_text(secrets.token_urlsafe(50))
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG=0 the platform runs in production mode and needs its own "
+            "secret key: set SECRET_KEY to a long random string (for example the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'). For a local run on this machine "
+            "over plain HTTP (the first look, the tests, a one-off command), set EMBEDDED_DEMO=1, as "
+            "backoffice/scripts/start.sh does."
+        )
+    SECRET_KEY = embedded_secret_key(BASE_DIR / ".secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -51,18 +90,31 @@ SILK_ENABLED = env_bool("SILK_ENABLED", False)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # X-Frame-Options and Content-Security-Policy: simpleui's AppConfig.ready() removes Django's
+    # XFrameOptionsMiddleware from this list, so ours sends both (see backoffice/security.py).
+    "backoffice.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 if SILK_ENABLED:
     MIDDLEWARE.insert(0, "silk.middleware.SilkyMiddleware")
-    SILKY_AUTHENTICATION = True
-    SILKY_AUTHORISATION = True  # superusers only
+# silk's pages (mounted only with SILK_ENABLED=1) show every recorded request, bodies included:
+# superusers only (silk's own default lets in every staff user, customers included).
+SILKY_AUTHENTICATION = True
+SILKY_AUTHORISATION = True
+
+
+def silk_permitted(user) -> bool:
+    return user.is_superuser
+
+
+SILKY_PERMISSIONS = silk_permitted
+# The request keys silk masks in what it records: its own list, and the SMS login code.
+SILKY_SENSITIVE_KEYS = {"username", "api", "token", "key", "secret", "password", "signature", "code"}
 
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
@@ -174,6 +226,44 @@ if os.environ.get("AXES_IPWARE_META_PRECEDENCE_ORDER"):
     AXES_IPWARE_META_PRECEDENCE_ORDER = env_list("AXES_IPWARE_META_PRECEDENCE_ORDER", "")
 if os.environ.get("AXES_IPWARE_PROXY_COUNT"):
     AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_IPWARE_PROXY_COUNT"])
+
+# --- security headers and production mode ---------------------------------------------------------
+
+# simpleui shows each page in a same-origin frame (its tabs): SAMEORIGIN, not DENY, and the CSP's
+# frame-ancestors says the same. Our middleware sends the header (simpleui removes Django's), so
+# Django's check for its own middleware (W002) does not apply; a test checks the headers.
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SILENCED_SYSTEM_CHECKS = ["security.W002"]
+# simpleui's pages are Vue templates compiled in the browser (new Function: 'unsafe-eval') with inline
+# scripts, handlers and styles ('unsafe-inline'). Everything else comes from this origin only, and no
+# other site may frame a page; forms post and scripts connect to this origin only.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if env_bool("BEHIND_TLS_PROXY", False):
+    # Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself, replacing any the
+    # client sent: otherwise any client could pass a plain-HTTP request off as HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- i18n -----------------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ DATABASE = os.environ.get("BENCH_DATABASE", "bench_admin_changelist")
 os.environ.pop("REDIS_URL", None)
 os.environ["DATABASE_URL"] = f"{SERVER_URL}/{DATABASE}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+os.environ.setdefault("EMBEDDED_DEMO", "1")  # a local run: no SECRET_KEY, plain HTTP
 
 import django  # noqa: E402
 

@@ -47,6 +47,7 @@ def database_recreate(url: str) -> None:
 def django_setup(args) -> None:
     os.environ.update(DATABASE_URL=args.mysql, REDIS_URL=args.redis, READY_QUEUE_KEY=args.queue_key, LOG_LEVEL="WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    os.environ.setdefault("EMBEDDED_DEMO", "1")  # a local run: no SECRET_KEY, plain HTTP
     import django
 
     django.setup()

@@ -284,6 +284,7 @@ def main() -> None:
     rounds = args.rounds or (5 if args.quick else 15)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    os.environ.setdefault("EMBEDDED_DEMO", "1")  # a local run: no SECRET_KEY, plain HTTP
     os.environ["READY_QUEUE_KEY"] = f"bench:order_place:ready:{os.getpid()}"
     os.environ["LOG_LEVEL"] = "WARNING"
     if args.no_redis:

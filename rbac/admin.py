@@ -56,9 +56,16 @@ class OperationLogged:
     def log_deletions(self, request, queryset):
         for obj in queryset:
             operation_record(
-                actor=request.user, address=client_address(request), action=OperationLog.Action.DELETE, obj=obj
+                actor=request.user,
+                address=client_address(request),
+                action=OperationLog.Action.DELETE,
+                obj=obj,
+                summary=self.deletion_summary(obj),
             )
         return super().log_deletions(request, queryset)
+
+    def deletion_summary(self, obj) -> str:
+        return ""
 
 
 class LogAdmin(ExportMixin, admin.ModelAdmin):
@@ -149,7 +156,7 @@ def _recent_failures(field: str):
 
 
 @admin.register(AccessAttempt)
-class LockoutAdmin(admin.ModelAdmin):
+class LockoutAdmin(OperationLogged, admin.ModelAdmin):
     """django-axes' failed sign-ins: administrators see who and which address is locked, and unlock them
     by deleting the rows (each deletion goes to the operation log)."""
 
@@ -197,14 +204,5 @@ class LockoutAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def log_deletions(self, request, queryset):
-        for attempt in queryset:
-            operation_record(
-                actor=request.user,
-                address=client_address(request),
-                action=OperationLog.Action.DELETE,
-                obj=attempt,
-                summary=f"unlock username={attempt.username} address={attempt.ip_address} "
-                f"failures={attempt.failures_since_start}",
-            )
-        return super().log_deletions(request, queryset)
+    def deletion_summary(self, obj) -> str:
+        return f"unlock username={obj.username} address={obj.ip_address} failures={obj.failures_since_start}"

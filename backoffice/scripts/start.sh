@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source backoffice/scripts/setup-env.sh
+# The embedded demo: plain HTTP on this machine, and a secret key made for this checkout
+# (.secret_key, git-ignored) unless SECRET_KEY is set. Production mode needs neither flag nor file.
+export EMBEDDED_DEMO=1
 
 password=${DEMO_PASSWORD:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(9))')}
 .venv/bin/python manage.py migrate --noinput -v0

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 REQUIREMENTS=requirements-dev.txt EXTRA_DEBIAN_PACKAGES="chromium fonts-wqy-microhei" source backoffice/scripts/setup-env.sh
 
 export DJANGO_SETTINGS_MODULE=backoffice.settings
+export EMBEDDED_DEMO=1  # the suite runs as the embedded demo (pytest alone says so too)
 export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/results/test-output}
 mkdir -p "$TEST_OUTPUT_DIR"
 database_url=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/backoffice}

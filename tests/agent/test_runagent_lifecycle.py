@@ -62,6 +62,7 @@ def test_once_drains_what_is_ready_and_exits(rich_customer, settings):
         "REDIS_URL": settings.REDIS_URL,
         "READY_QUEUE_KEY": settings.READY_QUEUE_KEY,
         "PATH": "/usr/bin:/bin",
+        "EMBEDDED_DEMO": "1",  # no SECRET_KEY in this bare environment
     }
     done = subprocess.run(
         [sys.executable, str(MANAGE_PY), "runagent", "--once", "--name", "once", "--concurrency", "2"],
