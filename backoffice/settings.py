@@ -7,8 +7,8 @@ EMBEDDED_DEMO=1 (plain HTTP, no SECRET_KEY needed). Production sets SECRET_KEY, 
 """
 
 import os
-from datetime import timedelta
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
