@@ -12,7 +12,7 @@ import requests
 from django.db import connection
 
 from agent.models import SandboxExecution
-from backoffice.db import row_insert
+from core.db import row_insert
 from orders.models import Order, Product
 
 
@@ -23,7 +23,7 @@ class ExecutionError(Exception):
 
 
 def _sandbox_succeeded_before(order_no: str) -> bool:
-    # SQL, not the ORM: it runs for every order the agent executes (see backoffice.db).
+    # SQL, not the ORM: it runs for every order the agent executes (see core.db).
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {SandboxExecution._meta.db_table} WHERE order_no = %s AND outcome = %s LIMIT 1",

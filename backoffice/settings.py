@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "silk",
+    "core",
     "axes",  # before rbac: its login-failure receiver runs first, and the login log reads its verdict
     "rbac",
     "customers",
@@ -287,7 +288,7 @@ SIMPLEUI_DEFAULT_THEME = "simpleui.css"
 # Exporting a list needs the view permission on it (import-export allows anyone by default).
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # Exported cells that could start a formula are quoted, and characters XLSX cannot hold are dropped
-# (customers.exports does both properly for our formats; the library's fallback only strips a "=").
+# (core.exports does both properly for our formats; the library's fallback only strips a "=").
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 

@@ -24,8 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -158,7 +157,7 @@ def load_infile(name: str, table: str, columns: list[str], rows) -> None:
 
 def customers_load(name: str, count: int, tiers) -> list[tuple[int, str, Tier]]:
     rng = random.Random(SEED)
-    created = datetime.now(dt_timezone.utc).replace(tzinfo=None) - timedelta(days=DAYS_SPREAD + 30)
+    created = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=DAYS_SPREAD + 30)
     rows, result = [], []
     for i in range(count):
         tier = tiers[rng.randrange(len(tiers))]
@@ -183,7 +182,7 @@ def orders_load(name: str, count: int, customers, products) -> None:
             for tier in Tier.objects.all():
                 amount = quantize_money(list_amount * (Decimal(100) - tier.discount_percent) / Decimal(100))
                 prices[product.pk, quantity, tier.pk] = (unit, list_amount, tier.discount_percent, amount)
-    now = datetime.now(dt_timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     start = now - timedelta(days=DAYS_SPREAD)
     step = (now - start) / count
     shanghai = timedelta(hours=8)

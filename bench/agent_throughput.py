@@ -98,7 +98,7 @@ def orders_place(customers, product, count: int) -> list[int]:
             connection.close()
 
     share = [count // len(customers) + (1 if i < count % len(customers) else 0) for i in range(len(customers))]
-    threads = [threading.Thread(target=place, args=(c, n)) for c, n in zip(customers, share)]
+    threads = [threading.Thread(target=place, args=(c, n)) for c, n in zip(customers, share, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -346,7 +346,7 @@ def case_d(args, customers, first: int, total: int) -> list[dict]:
     from orders.models import Order
 
     product = product_make(0)
-    ids = orders_place(customers, product, total)
+    orders_place(customers, product, total)
     ready_queue_clear(args)
     agents = Agents(args, processes=1, concurrency=4)
     pid = agents.procs[0].pid

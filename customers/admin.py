@@ -1,23 +1,18 @@
 import re
 
-from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import FieldError, ValidationError
-from django.db import models
+from django.contrib import admin
 from django.forms import BaseInlineFormSet
 from django.http import Http404
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from backoffice.admin_list import BoundedCountPaginator
-from customers.exports import SafeExportMixin
+from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin
+from core.exports import SafeExportMixin
+from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
-from customers.selectors import MOBILE_RE, customer_of
+from customers.selectors import customer_of
 from customers.services import customer_login_create, customer_login_set
-from customers.validators import plain_text_validator
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
 
@@ -39,44 +34,6 @@ def people_search(queryset, term: str, *, customer_path: str = "customer", order
     return queryset.filter(**{f"{customer_path}__name__istartswith": term})
 
 
-class CheckedChangeList(ChangeList):
-    """A change list (or an export's) whose filters from the address are checked before any query:
-    a value the filter cannot take is the list's usual answer (its page without filters) with a
-    message, never a 500."""
-
-    def get_queryset(self, request, exclude_parameters=None):
-        try:
-            queryset = super().get_queryset(request, exclude_parameters)
-            # Some values pass the filter but fail when the SQL is made (a year 0 or 10000, a date
-            # the database cannot hold): make it now, while the answer can still be the list's.
-            queryset.query.get_compiler(queryset.db, elide_empty=False).as_sql()
-        except IncorrectLookupParameters:
-            self.bad_filter_report(request)
-            raise
-        except (ValueError, TypeError, OverflowError, ValidationError, FieldError) as error:
-            self.bad_filter_report(request)
-            raise IncorrectLookupParameters(error) from error
-        return queryset
-
-    def bad_filter_report(self, request) -> None:
-        messages.error(request, gettext("The filter in the address is not valid, so the list is shown without it."))
-
-
-class InputChecksMixin:
-    """What a user can type into the admin is checked at the root: filters in a list's or an
-    export's address (CheckedChangeList), and every one-line text field of the forms, which
-    refuses control characters (customers.validators)."""
-
-    def get_changelist(self, request, **kwargs):
-        return CheckedChangeList
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if formfield is not None and isinstance(db_field, models.CharField) and not db_field.choices:
-            formfield.validators.append(plain_text_validator)
-        return formfield
-
-
 @admin.register(Tier)
 class TierAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "discount_percent")
@@ -88,19 +45,6 @@ class RecentLedgerFormSet(BaseInlineFormSet):
         if not hasattr(self, "_recent"):
             self._recent = super().get_queryset()[:RECENT_LEDGER_ROWS]
         return self._recent
-
-
-class ReadOnly:
-    """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RecentLedgerInline(ReadOnly, admin.TabularInline):
@@ -178,19 +122,6 @@ class LedgerEntryResource(resources.ModelResource):
         model = LedgerEntry
         fields = ("id", "created_at", "customer", "mobile", "kind", "amount", "balance_after", "order", "memo")
         export_order = fields
-
-
-class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
-    pass
-
-
-class BigListMixin(InputChecksMixin):
-    """Change-list settings for tables that grow to millions of rows."""
-
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
-    change_list_template = "admin/big_change_list.html"
-    date_hierarchy = "created_at"
 
 
 @admin.register(LedgerEntry)

@@ -1,24 +1,10 @@
-"""Domain errors: each carries a clear, translated message the admin shows as a form error."""
+"""The customers app's domain errors (the base and the shared ones live in core.errors)."""
 
-
-class DomainError(Exception):
-    """A business rule refused the request; nothing was written."""
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else self.__class__.__name__
+from core.errors import DomainError, InvalidText  # noqa: F401 - the app's errors, imported from here
 
 
 class InvalidAmount(DomainError):
     pass
-
-
-class InvalidText(DomainError):
-    """Typed text (a name, target or memo) holds a control character; `field` says which."""
-
-    def __init__(self, message, *, field: str = ""):
-        super().__init__(message)
-        self.field = field
 
 
 class InsufficientBalance(DomainError):

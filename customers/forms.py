@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.widgets import DatalistInput, DatalistModelChoiceField
+from core.widgets import DatalistInput, DatalistModelChoiceField
 from customers.errors import BalanceLimitExceeded, DomainError, InvalidAmount
 from customers.models import Customer, Debit, LedgerEntry, Recharge
 from customers.money import money_amount_parse

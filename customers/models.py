@@ -1,16 +1,15 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import mobile_validator
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
-mobile_validator = RegexValidator(
-    r"^1[3-9]\d{9}$", _("Enter a mainland mobile number: 11 digits starting with 13–19.")
-)
 
 
 def created_by_field() -> models.ForeignKey:

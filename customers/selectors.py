@@ -2,11 +2,11 @@ import re
 
 from django.db.models import QuerySet
 
+from core.validators import MOBILE_RE
 from customers.models import Customer
 
-MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 # A customer's label, as str(customer) renders it: "name (mobile)".
-LABEL_RE = re.compile(r"(?P<name>.*\S)\s*\((?P<mobile>1[3-9]\d{9})\)")
+LABEL_RE = re.compile(rf"(?P<name>.*\S)\s*\((?P<mobile>{MOBILE_RE.pattern})\)")
 
 
 def customer_match(queryset: QuerySet, text: str) -> QuerySet:

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from backoffice.db import row_get, row_insert, row_lock_sql, row_update
+from core.db import row_get, row_insert, row_lock_sql, row_update
+from core.validators import text_plain_check
 from customers.errors import (
     BalanceLimitExceeded,
     DomainError,
@@ -20,7 +21,6 @@ from customers.errors import (
 )
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import MONEY_MAX, db_decimal, money_amount_parse
-from customers.validators import text_plain_check
 from rbac.accounts import customer_account_is
 from rbac.models import OperationLog
 from rbac.roles import CUSTOMERS
@@ -34,7 +34,7 @@ def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=())
     The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
     unlike select_related's join, reads the shared tier row without locking it. `also_read` adds
     more such subqueries (", (SELECT ...) AS name", set as attributes) to save their round trips.
-    Written as SQL because it runs on every order (see backoffice.db).
+    Written as SQL because it runs on every order (see core.db).
     """
     customer = row_get(
         Customer,

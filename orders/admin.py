@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -9,9 +9,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from customers.admin import BigListMixin, InputChecksMixin, people_search
+from core.admin import BigListMixin, InputChecksMixin
+from core.exports import SafeExportMixin
+from customers.admin import people_search
 from customers.errors import DomainError
-from customers.exports import SafeExportMixin
 from customers.models import Customer
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm

@@ -19,12 +19,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
+from core.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
+from core.validators import text_plain_check
 from customers.errors import BalanceLimitExceeded, DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
 from customers.money import MONEY_MAX, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
-from customers.validators import text_plain_check
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
 from orders.models import Order, OrderEvent, Product
 from orders.pricing import PriceList, price_list, price_list_load
@@ -390,7 +390,7 @@ def _lease_clear(order: Order) -> None:
 @transaction.atomic
 @cursor_shared()
 def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
-    # The agent's path for nearly every order, so its statements skip the ORM (see backoffice.db).
+    # The agent's path for nearly every order, so its statements skip the ORM (see core.db).
     order = row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])
     _held_check(order=order, agent=agent)
     order.status = Status.SUCCEEDED

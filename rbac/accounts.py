@@ -8,15 +8,12 @@ got tied some other way (by SQL, or given a staff role later) is never reached t
 rbac sits below customers, so the customer is reached through the reverse relation by name.
 """
 
-import re
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 
+from core.validators import MOBILE_RE
 from rbac.roles import CUSTOMERS
-
-MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 
 
 def customer_accounts() -> QuerySet:

@@ -11,9 +11,9 @@ from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
+from core.admin import BigListMixin, ReadOnly
+from core.exports import SafeExportMixin
 from rbac.addresses import client_address
 from rbac.forms import AccountChangeForm, LoginForm
 from rbac.lockout import login_username
@@ -68,21 +68,8 @@ class OperationLogged:
         return ""
 
 
-class LogAdmin(ExportMixin, admin.ModelAdmin):
+class LogAdmin(ReadOnly, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     """A log is read, filtered and exported; nobody adds, changes or deletes its rows, superusers included."""
-
-    export_formats = [XLSX, CSV]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LoginLog)

@@ -1,7 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from rbac.accounts import MOBILE_RE, customer_login_account
+from core.validators import MOBILE_RE
+from rbac.accounts import customer_login_account
 from rbac.login_codes import login_code_user
 
 

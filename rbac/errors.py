@@ -1,9 +1,7 @@
 """Errors of signing in: each carries a clear, translated message the login page shows."""
 
+from core.errors import DomainError
 
-class LoginRefused(Exception):
+
+class LoginRefused(DomainError):
     """Signing in was refused; nothing was sent or changed."""
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else self.__class__.__name__

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from rbac.accounts import MOBILE_RE, customer_login_account
+from core.validators import MOBILE_RE
+from rbac.accounts import customer_login_account
 from rbac.errors import LoginRefused
 from rbac.sms import sms_send
 

@@ -2,7 +2,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
-from backoffice.db import row_insert
+from core.db import row_insert
 from rbac.models import OperationLog
 from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS
 

@@ -1,3 +1,4 @@
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import authenticate, login
@@ -9,8 +10,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-
-from axes.handlers.proxy import AxesProxyHandler
 
 from rbac.addresses import client_address
 from rbac.errors import LoginRefused

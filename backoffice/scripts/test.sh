@@ -14,7 +14,8 @@ mkdir -p "$TEST_OUTPUT_DIR"
 database_url=${TEST_DATABASE_URL:-mysql://root@127.0.0.1:3306/backoffice}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 
-echo "== every model change has its migration"
+echo "== lint (ruff) and migrations in step with the models"
+.venv/bin/ruff check .
 env -u DATABASE_URL -u REDIS_URL .venv/bin/python manage.py makemigrations --check --dry-run
 
 echo "== pass 1: SQLite, no Redis"

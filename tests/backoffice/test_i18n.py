@@ -6,7 +6,7 @@ import gettext
 import json
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -143,7 +143,7 @@ def pending_order(customer, product):
     """A pending order placed at 2024-01-31 17:30 UTC, which is 2024-02-01 01:30 in Shanghai."""
     balance_recharge(customer_id=customer.pk, amount="100", actor=None)
     order = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t-1", actor=None)
-    Order.objects.filter(pk=order.pk).update(created_at=datetime(2024, 1, 31, 17, 30, tzinfo=timezone.utc))
+    Order.objects.filter(pk=order.pk).update(created_at=datetime(2024, 1, 31, 17, 30, tzinfo=UTC))
     return order
 
 

@@ -1,6 +1,6 @@
-import pytest
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from customers.models import Customer, LedgerEntry

@@ -7,11 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from core.validators import text_plain_check
 from customers.errors import InvalidAmount, InvalidText
 from customers.models import Customer, LedgerEntry
 from customers.money import money_amount_parse
 from customers.services import balance_debit, balance_recharge
-from customers.validators import text_plain_check
 from orders.models import Order
 from orders.services import order_place
 from rbac.roles import CUSTOMER_SERVICE, CUSTOMERS, FINANCE

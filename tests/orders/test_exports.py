@@ -10,8 +10,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from core.exports import cell_safe
 from customers.admin import LedgerEntryResource
-from customers.exports import cell_safe
 from customers.models import Customer, LedgerEntry
 from customers.services import balance_debit, balance_recharge
 from orders.admin import OrderResource

@@ -8,7 +8,7 @@ from customers.models import Customer
 from rbac.login_codes import _digest
 from rbac.roles import FINANCE
 from tests.factories import CustomerFactory, UserFactory
-from tests.rbac.conftest import MOBILE, PASSWORD, password_login, signed_in_user, sms_code_send, sms_login
+from tests.rbac.conftest import MOBILE, password_login, signed_in_user, sms_code_send, sms_login
 from tests.roles import role_user
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,17 @@ or hides what is really there.
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.errors import InvalidText
+from core.errors import InvalidText
+
+# A mainland mobile number: the one rule for customers, logins and searches.
+MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+mobile_validator = RegexValidator(
+    f"^{MOBILE_RE.pattern}$", gettext_lazy("Enter a mainland mobile number: 11 digits starting with 13–19.")
+)
 
 # C0 and C1 control characters (tab and line breaks included: these are one-line fields), the
 # Unicode line and paragraph separators, the bidirectional embeddings, overrides and isolates that

@@ -91,5 +91,5 @@ def test_renders_the_label_not_the_primary_key_and_escapes_it():
 def test_add_page_loads_the_widget_script(client):
     client.force_login(role_user(FINANCE))
     html = client.get(reverse("admin:customers_recharge_add")).content.decode()
-    assert "backoffice/datalist.js" in html and '<datalist id="id_customer_datalist">' in html
+    assert "core/datalist.js" in html and '<datalist id="id_customer_datalist">' in html
     assert 'data-model-name="recharge"' in html

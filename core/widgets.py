@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DatalistInput(forms.TextInput):
-    template_name = "backoffice/datalist_input.html"
+    template_name = "core/datalist_input.html"
 
     def __init__(self, *, app_label: str, model_name: str, field_name: str, attrs=None):
         # The model and field that refer to the big table: the autocomplete view checks them.
@@ -18,7 +18,7 @@ class DatalistInput(forms.TextInput):
         super().__init__(attrs={"autocomplete": "off", "class": "vTextField datalist-input", **(attrs or {})})
 
     class Media:
-        js = ("backoffice/datalist.js",)
+        js = ("core/datalist.js",)
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)

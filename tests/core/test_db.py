@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from backoffice.db import cursor_shared, row_get, row_insert, row_update
+from core.db import cursor_shared, row_get, row_insert, row_update
 from orders.models import Order
 from tests.factories import CustomerFactory, ProductFactory
 
