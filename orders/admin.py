@@ -17,7 +17,7 @@ from customers.models import Customer
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
-from orders.services import order_cancel, order_quote, order_retry
+from orders.services import order_cancel, order_quote, order_refund_complete, order_retry
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
 
@@ -96,7 +96,7 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
     search_fields = ("order_no", "customer__mobile", "customer__name")
     search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
     ordering = ("-created_at", "-id")  # matches the index order_created
-    actions = ["cancel_selected", "retry_selected"]
+    actions = ["cancel_selected", "retry_selected", "refund_owed_selected"]
     resource_classes = [OrderResource]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
@@ -205,6 +205,20 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
 
         too_many = gettext("Select at most %(n)s orders to retry at once.")
         self._for_each_selected(request, queryset, too_many=too_many, act=retry)
+
+    @admin.action(
+        description=_("Post the refunds still owed to selected failed orders (their balance had no room then)"),
+        permissions=["retry"],
+    )
+    def refund_owed_selected(self, request, queryset):
+        def refund(order):
+            refunded = order_refund_complete(order_id=order.pk, actor=request.user, address=client_address(request))
+            return gettext("Order %(order_no)s: %(amount)s refunded.") % {
+                "order_no": refunded.order_no, "amount": refunded.amount
+            }
+
+        too_many = gettext("Select at most %(n)s orders to refund at once.")
+        self._for_each_selected(request, queryset, too_many=too_many, act=refund)
 
     def has_retry_permission(self, request):
         return request.user.has_perm("orders.retry_order")

@@ -443,7 +443,9 @@ def order_fail(*, order_id: int, agent: str, error: str, transient: bool) -> Ord
 
 
 @transaction.atomic
-def order_refund_complete(*, order_id: int, actor: AbstractBaseUser | None) -> Order:
+def order_refund_complete(
+    *, order_id: int, actor: AbstractBaseUser | None, address: str | None = None
+) -> Order:
     """Post the refund a failed order is still owed (its customer's balance had no room for it when
     it failed); refused while there is still no room, and for an order that is not owed one."""
     customer, order = _order_lock(order_id=order_id)
@@ -455,6 +457,9 @@ def order_refund_complete(*, order_id: int, actor: AbstractBaseUser | None) -> O
     note = _("refund of %(amount)s posted") % {"amount": order.amount}
     _order_refund(customer=customer, order=order, actor=actor, memo=note)
     _event_record(order=order, from_status=Status.FAILED, to_status=Status.FAILED, actor=actor, note=note)
+    operation_record(
+        actor=actor, address=address, action=OperationLog.Action.REFUND, obj=order, summary=f"+{order.amount}"
+    )
     return order
 
 

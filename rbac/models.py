@@ -52,6 +52,7 @@ class OperationLog(models.Model):
         PLACE = "place", _("place an order")
         CANCEL = "cancel", _("cancel an order")
         RETRY = "retry", _("retry an order")
+        REFUND = "refund", _("refund")
 
     actor = actor_field(_("operator"))
     address = models.GenericIPAddressField(_("address"), null=True, blank=True)

@@ -24,7 +24,8 @@ from orders.services import (
     order_refund_complete,
     order_requeue_expired,
 )
-from rbac.roles import CUSTOMER_SERVICE
+from rbac.models import OperationLog
+from rbac.roles import CUSTOMER_SERVICE, OPERATIONS
 from tests.factories import CustomerFactory, ProductFactory, TierFactory
 from tests.money import balance_fill
 from tests.roles import role_user
@@ -155,3 +156,30 @@ def test_a_price_past_the_maximum_is_a_quantity_error_not_a_500(customer):
     assert not Order.objects.exists()
     order = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
     assert (order.list_amount, order.amount) == (MONEY_MAX, Decimal("0.00"))
+
+
+def test_operations_post_the_owed_refund_from_the_order_list(client, customer, product):
+    order = placed_at_the_limit(customer, product)
+    order_claim(agent=AGENT, limit=1, lease_seconds=60)
+    order_fail(order_id=order.pk, agent=AGENT, error="no", transient=False)
+    client.force_login(role_user(OPERATIONS))
+    url = reverse("admin:orders_order_changelist")
+    action = {"action": "refund_owed_selected", "_selected_action": [order.pk]}
+    client.post(url, action)
+    assert refunds(order) == 0  # still no room: a warning, nothing written
+
+    balance_debit(customer_id=customer.pk, amount="100", actor=None)
+    for _ in range(2):  # the second time it is not owed any more
+        client.post(url, action)
+    assert refunds(order) == 1
+    assert OperationLog.objects.filter(action="refund", object_id=str(order.pk)).count() == 1
+
+
+def test_customer_service_cannot_post_refunds(client, customer, product):
+    order = placed_at_the_limit(customer, product)
+    order_claim(agent=AGENT, limit=1, lease_seconds=60)
+    order_fail(order_id=order.pk, agent=AGENT, error="no", transient=False)
+    balance_debit(customer_id=customer.pk, amount="100", actor=None)
+    client.force_login(role_user(CUSTOMER_SERVICE))
+    client.post(reverse("admin:orders_order_changelist"), {"action": "refund_owed_selected", "_selected_action": [order.pk]})
+    assert refunds(order) == 0
