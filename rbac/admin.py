@@ -2,6 +2,7 @@ import ipaddress
 import json
 
 from axes.models import AccessAttempt
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
@@ -10,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import BigListMixin, ReadOnly
@@ -18,7 +20,7 @@ from rbac.addresses import client_address
 from rbac.forms import AccountChangeForm, LoginForm
 from rbac.lockout import login_username
 from rbac.models import LoginLog, OperationLog
-from rbac.services import operation_record
+from rbac.services import login_unlock, operation_record
 
 
 def _change_message_json(message) -> str:
@@ -60,12 +62,8 @@ class OperationLogged:
                 address=client_address(request),
                 action=OperationLog.Action.DELETE,
                 obj=obj,
-                summary=self.deletion_summary(obj),
             )
         return super().log_deletions(request, queryset)
-
-    def deletion_summary(self, obj) -> str:
-        return ""
 
 
 class LogAdmin(ReadOnly, BigListMixin, SafeExportMixin, admin.ModelAdmin):
@@ -93,12 +91,12 @@ class LoginLogAdmin(LogAdmin):
 
 @admin.register(OperationLog)
 class OperationLogAdmin(LogAdmin):
-    list_display = ("created_at", "actor", "address", "action", "object_type", "object_repr", "summary_text")
+    list_display = ("created_at", "actor", "address", "action", "object_type_name", "object_repr", "summary_text")
     list_filter = ("action", "object_type", "created_at")
     list_select_related = ("actor",)
     search_fields = ("actor__username", "object_id")
     search_help_text = _("Operator's username or the object's ID (exact).")
-    fields = ("created_at", "actor", "address", "action", "object_type", "object_id", "object_repr", "summary_text")
+    fields = ("created_at", "actor", "address", "action", "object_type_name", "object_id", "object_repr", "summary_text")
     readonly_fields = fields
 
     def get_search_results(self, request, queryset, search_term):
@@ -106,6 +104,13 @@ class OperationLogAdmin(LogAdmin):
         if not term:
             return queryset, False
         return queryset.filter(actor__username=term) | queryset.filter(object_id=term), False
+
+    @admin.display(description=_("object type"), ordering="object_type")
+    def object_type_name(self, obj):
+        try:
+            return apps.get_model(obj.object_type)._meta.verbose_name
+        except (LookupError, ValueError):
+            return obj.object_type
 
     @admin.display(description=_("summary"))
     def summary_text(self, obj):
@@ -143,9 +148,12 @@ def _recent_failures(field: str):
 
 
 @admin.register(AccessAttempt)
-class LockoutAdmin(OperationLogged, admin.ModelAdmin):
+class LockoutAdmin(ReadOnly, BigListMixin, admin.ModelAdmin):
     """django-axes' failed sign-ins: administrators see who and which address is locked, and unlock them
-    by deleting the rows (each deletion goes to the operation log)."""
+    with the "unlock" action (rbac.services.login_unlock, recorded in the operation log)."""
+
+    actions = ["unlock_selected"]
+    date_hierarchy = None
 
     list_display = ("attempt_time", "username", "ip_address", "failures_since_start", "user_failures",
                     "address_failures", "locked", "user_agent")
@@ -185,11 +193,14 @@ class LockoutAdmin(OperationLogged, admin.ModelAdmin):
     def locked(self, obj):
         return max(obj.user_total, obj.address_total) >= settings.AXES_FAILURE_LIMIT
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    @admin.action(description=_("Unlock the selected users and addresses"), permissions=["unlock"])
+    def unlock_selected(self, request, queryset):
+        cleared = login_unlock(
+            attempt_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, address=client_address(request)
+        )
+        self.message_user(
+            request, gettext("%(count)s failed sign-in records cleared: they can sign in again.") % {"count": cleared}
+        )
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def deletion_summary(self, obj) -> str:
-        return f"unlock username={obj.username} address={obj.ip_address} failures={obj.failures_since_start}"
+    def has_unlock_permission(self, request):
+        return request.user.has_perm("axes.delete_accessattempt")

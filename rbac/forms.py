@@ -11,6 +11,11 @@ class LoginForm(AdminAuthenticationForm):
     """The admin's password login: a username or a customer's mobile (rbac.backends.MobilePasswordBackend),
     and the lockout's message when django-axes refused or locked the sign-in."""
 
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": _("The username or mobile, or the password, is not right. The password is case-sensitive."),
+    }
+
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("Username or mobile")

@@ -53,6 +53,7 @@ class OperationLog(models.Model):
         CANCEL = "cancel", _("cancel an order")
         RETRY = "retry", _("retry an order")
         REFUND = "refund", _("refund")
+        UNLOCK = "unlock", _("unlock")
 
     actor = actor_field(_("operator"))
     address = models.GenericIPAddressField(_("address"), null=True, blank=True)

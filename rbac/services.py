@@ -1,3 +1,4 @@
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
@@ -33,7 +34,9 @@ def roles_setup() -> dict[str, Group]:
     return groups
 
 
-def operation_record(*, actor, address: str | None, action: str, obj, summary: str = "") -> OperationLog:
+def operation_record(
+    *, actor, address: str | None, action: str, obj, summary: str = "", object_repr: str | None = None
+) -> OperationLog:
     """Record a write in the operation log. Call it inside the write's transaction, so a rolled-back
     write leaves no row. `summary` says what changed, never a password or a code."""
     return row_insert(OperationLog(
@@ -42,6 +45,23 @@ def operation_record(*, actor, address: str | None, action: str, obj, summary: s
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
-        object_repr=str(obj)[:200],
+        object_repr=(str(obj) if object_repr is None else object_repr)[:200],
         summary=summary[:500],
     ))
+
+
+@transaction.atomic
+def login_unlock(*, attempt_ids: list[int], actor, address: str | None = None) -> int:
+    """Clear django-axes' failed sign-ins (the lockout of their users and addresses), each recorded."""
+    attempts = list(AccessAttempt.objects.select_for_update().filter(pk__in=attempt_ids))
+    for attempt in attempts:
+        operation_record(
+            actor=actor,
+            address=address,
+            action=OperationLog.Action.UNLOCK,
+            obj=attempt,
+            object_repr=f"{attempt.username} @ {attempt.ip_address}",
+            summary=f"{attempt.failures_since_start}",
+        )
+    AccessAttempt.objects.filter(pk__in=[attempt.pk for attempt in attempts]).delete()
+    return len(attempts)

@@ -99,30 +99,28 @@ def test_an_administrator_sees_the_lockout_and_unlocks_it_in_the_admin(client, a
     ]
     assert "icon-yes" in listing.content.decode()  # shown as locked
 
-    response = staff.post(
-        LOCKOUTS, {"action": "delete_selected", "_selected_action": [row.pk for row in rows], "post": "yes"}
-    )
+    response = staff.post(LOCKOUTS, {"action": "unlock_selected", "_selected_action": [row.pk for row in rows]})
     assert response.status_code == 302
     assert not AccessAttempt.objects.exists()
     logged = OperationLog.objects.get(object_type="axes.accessattempt")
-    assert (logged.actor, logged.action, logged.object_id) == (administrator, "delete", str(rows[0].pk))
-    assert "username=alice" in logged.summary and "203.0.113.1" in logged.summary
+    assert (logged.actor, logged.action, logged.object_id) == (administrator, "unlock", str(rows[0].pk))
+    assert (logged.object_repr, logged.summary) == ("alice @ 203.0.113.1", "3")
 
     assert password_login(client, MOBILE, address="203.0.113.1").status_code == 302
     assert signed_in_user(client) == alice
 
 
-def test_one_lockout_row_is_unlocked_from_its_own_page(client, alice):
+def test_a_lockout_row_is_read_only_and_unlocked_only_by_the_recorded_action(client, alice):
     for _ in range(3):
         password_login(client, "alice", "wrong")
     attempt = AccessAttempt.objects.get()
     staff = Client()
     staff.force_login(role_user(ADMINISTRATORS))
     assert staff.get(reverse("admin:axes_accessattempt_change", args=[attempt.pk])).status_code == 200
-    response = staff.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
-    assert response.status_code == 302 and not AccessAttempt.objects.exists()
-    assert OperationLog.objects.filter(object_type="axes.accessattempt", object_id=str(attempt.pk)).exists()
-    assert password_login(client, "alice").status_code == 302
+    assert staff.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"}).status_code == 403
+    listing = staff.get(LOCKOUTS).content.decode()
+    assert "unlock_selected" in listing and "delete_selected" not in listing
+    assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
 
 
 def test_only_administrators_see_and_unlock_lockouts(client, alice):
@@ -133,6 +131,7 @@ def test_only_administrators_see_and_unlock_lockouts(client, alice):
     staff.force_login(role_user(CUSTOMER_SERVICE))
     assert staff.get(LOCKOUTS).status_code == 403
     staff.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    staff.post(LOCKOUTS, {"action": "unlock_selected", "_selected_action": [attempt.pk]})
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
 
 

@@ -31,6 +31,11 @@ def test_a_wrong_password_by_mobile_is_refused(client, alice):
     assert response.status_code == 200 and not signed_in_user(client).is_authenticated
 
 
+def test_a_wrong_password_is_told_in_plain_chinese_without_saying_staff(client, alice):
+    page = password_login(client, MOBILE, "wrong").content.decode()
+    assert "用户名/手机号或密码不正确（密码区分大小写）。" in page and "工作人员" not in page
+
+
 def test_the_mobile_of_an_inactive_customer_signs_in_nobody(client, alice):
     Customer.objects.filter(mobile=MOBILE).update(is_active=False)
     assert password_login(client, MOBILE).status_code == 200

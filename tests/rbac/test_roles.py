@@ -220,3 +220,12 @@ def test_menu_follows_a_permission_change(client, world):
     assert reverse("admin:customers_recharge_changelist") not in menu_urls(menu_of(client))
     user.groups.add(Group.objects.get(name=FINANCE))
     assert reverse("admin:customers_recharge_changelist") in menu_urls(menu_of(client))
+
+
+@pytest.mark.django_db
+def test_refusals_and_missing_pages_answer_in_chinese(client):
+    client.force_login(role_user(CUSTOMER_SERVICE))
+    forbidden = client.get(reverse("admin:customers_recharge_add"))
+    assert forbidden.status_code == 403 and "无权访问" in forbidden.content.decode()
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404 and "未找到" in missing.content.decode()
