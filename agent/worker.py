@@ -3,8 +3,15 @@ heartbeats, and on SIGTERM/SIGINT stops claiming, lets in-flight orders finish w
 and releases the rest.
 
 Threads: the main thread claims (waking on the Redis ready-queue, or polling the database); N
-executor threads run one order each; a keeper thread renews leases, returns orders of dead agents to
-pending and heartbeats. Django gives every thread its own database connection.
+executor threads run one order each; a keeper thread renews leases, gives up on executions past their
+product's maximum run time, returns orders of dead agents to pending and heartbeats. Django gives every
+thread its own database connection.
+
+An execution past its deadline cannot be stopped (Python cannot kill a thread): the keeper records the
+attempt as a transient failure, stops renewing its lease, and starts a fresh executor thread in its
+place, so the agent keeps its concurrency. The old thread's outcome is dropped when it returns, and the
+thread ends. At most `concurrency` such threads are replaced at a time; beyond that a hung thread keeps
+its slot until it returns.
 """
 
 import functools
@@ -21,6 +28,7 @@ import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agent.executors import ExecutionError, order_execute
 from agent.models import Agent
@@ -109,6 +117,11 @@ class Worker:
         self._lock = threading.Lock()
         self._held: dict[int, Order] = {}  # claimed (leased) by this agent, executing or waiting for a thread
         self._executing: set[int] = set()
+        self._deadlines: dict[int, float] = {}  # executing, outcome not yet reported: order id -> monotonic deadline
+        # Attempts given up on whose thread is still inside the executor: (order id, attempt) -> whether
+        # a fresh thread took its place (then the old one ends when it returns).
+        self._abandoned: dict[tuple[int, int], bool] = {}
+        self._replaced = 0  # threads inside an abandoned execution, replaced by fresh ones
         self.done = 0
         self.failed = 0
         self.started_at = timezone.now()
@@ -130,8 +143,8 @@ class Worker:
             self.name, self.concurrency, self.lease_seconds, self.poll_interval,
             "redis" if self.ready_queue.client else "none (polling)",
         )
-        for i in range(self.concurrency):
-            threading.Thread(target=self._execute_loop, name=f"execute-{i}", daemon=True).start()
+        for _i in range(self.concurrency):
+            self._executor_start()
         keeper = threading.Thread(target=self._keep_loop, name="keeper", daemon=True)
         keeper.start()
         try:
@@ -177,6 +190,10 @@ class Worker:
 
     # --- executor threads ----------------------------------------------------------------------------
 
+    def _executor_start(self) -> None:
+        # Daemon threads: a thread still stuck in an abandoned execution does not hold up the exit.
+        threading.Thread(target=self._execute_loop, name="execute", daemon=True).start()
+
     def _execute_loop(self) -> None:
         while True:
             order = self._jobs.get()
@@ -184,15 +201,22 @@ class Worker:
                 if self.stop.is_set():
                     continue  # stopping: never start another order; the shutdown releases it
                 self._executing.add(order.pk)
+                self._deadlines[order.pk] = time.monotonic() + order.product.run_seconds_allowed
             try:
                 self._order_run(order)
             except Exception:  # noqa: BLE001 - one order's surprise must not take a thread down
                 logger.exception("agent %s: order %s: unexpected error", self.name, order.order_no)
-            finally:
-                with self._lock:
+            with self._lock:
+                replaced = self._abandoned.pop((order.pk, order.attempts), None)
+                if replaced is None:  # not given up on: this thread's order, this thread's slot
                     self._held.pop(order.pk, None)
                     self._executing.discard(order.pk)
-                self._slot_freed.set()
+                    self._deadlines.pop(order.pk, None)
+                elif replaced:
+                    self._replaced -= 1
+            self._slot_freed.set()
+            if replaced:
+                return  # a fresh thread has this slot
 
     def _order_run(self, order: Order) -> None:
         close_old_connections()
@@ -208,6 +232,16 @@ class Worker:
             )
         else:
             outcome = functools.partial(order_succeed, order_id=order.pk, agent=self.name, result=result)
+        with self._lock:  # the keeper gives up on an attempt only while it has no outcome: one reports it
+            late = (order.pk, order.attempts) in self._abandoned
+            if not late:  # (if late, a deadline under this id is a later attempt's)
+                self._deadlines.pop(order.pk)
+        if late:
+            logger.warning(
+                "agent %s: order %s: attempt %s returned after its deadline; its outcome is dropped",
+                self.name, order.order_no, order.attempts,
+            )
+            return
         finished = self._db_retry(outcome, what=f"order {order.order_no}")
         if finished is not None:
             logger.info("agent %s: order %s %s (attempt %s)", self.name, order.order_no, finished.status, finished.attempts)
@@ -242,6 +276,7 @@ class Worker:
         tick = max(0.05, min(self.lease_seconds / 3, HEARTBEAT_SECONDS))
         while not self._keeper_stop.is_set():
             try:
+                self._overdue_give_up()
                 self._leases_renew()
                 requeued = order_requeue_expired()
                 if requeued:
@@ -254,6 +289,43 @@ class Worker:
                 logger.exception("agent %s: keeper error", self.name)
             self._keeper_stop.wait(tick)
         connection.close()
+
+    def _overdue_give_up(self) -> None:
+        """Record executions past their deadline as transient failures, and their leases are no longer
+        renewed. Should the database not answer, the lease expires and order_requeue_expired does it."""
+        now = time.monotonic()
+        with self._lock:
+            overdue = [self._held[pk] for pk, deadline in self._deadlines.items() if deadline <= now]
+            for order in overdue:
+                del self._deadlines[order.pk]
+                del self._held[order.pk]
+                self._executing.discard(order.pk)
+                replace = self._replaced < self.concurrency
+                self._abandoned[order.pk, order.attempts] = replace
+                if replace:
+                    self._replaced += 1
+                    self._executor_start()
+        for order in overdue:
+            seconds = order.product.run_seconds_allowed
+            logger.warning(
+                "agent %s: order %s: attempt %s still running after %ss; giving it up",
+                self.name, order.order_no, order.attempts, seconds,
+            )
+            error = _("Still running after %(seconds)s s, the maximum run time.") % {"seconds": seconds}
+            try:
+                finished = order_fail(order_id=order.pk, agent=self.name, error=error, transient=True)
+            except InvalidTransition as exc:  # its lease expired meanwhile and it was requeued
+                logger.warning("agent %s: order %s: %s", self.name, order.order_no, exc)
+                continue
+            except DB_BLIPS as exc:
+                logger.warning("agent %s: order %s: database unavailable (%s); its lease will expire", self.name, order.order_no, exc)
+                _connection_reset()
+                continue
+            if finished.status == Order.Status.FAILED:
+                with self._lock:
+                    self.failed += 1
+        if overdue:
+            self._slot_freed.set()
 
     def _leases_renew(self) -> None:
         with self._lock:

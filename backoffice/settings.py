@@ -281,6 +281,9 @@ STATIC_ROOT = BASE_DIR / "static"
 # --- the platform ---------------------------------------------------------------------------------
 
 ORDER_MAX_ATTEMPTS = int(os.environ.get("ORDER_MAX_ATTEMPTS", "3"))
+# An attempt still executing after this many seconds (unless its product sets its own) is given up:
+# a transient failure, its lease no longer renewed.
+ORDER_MAX_RUN_SECONDS = int(os.environ.get("ORDER_MAX_RUN_SECONDS", "120"))
 
 SIMPLEUI_HOME_INFO = False
 SIMPLEUI_ANALYSIS = False

@@ -46,7 +46,12 @@ class Product(models.Model):
     )
     executor = models.CharField(_("executor"), max_length=10, choices=Executor.choices, default=Executor.SANDBOX)
     endpoint = models.URLField(_("endpoint"), blank=True, help_text=_("HTTP executor: the URL orders are POSTed to."))
-    timeout_seconds = models.PositiveIntegerField(_("timeout (seconds)"), default=10, validators=[MinValueValidator(1)])
+    timeout_seconds = models.PositiveIntegerField(
+        _("timeout (seconds)"),
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_("HTTP executor: the longest the whole request may take, the full reply included."),
+    )
     sandbox_delay_ms = models.PositiveIntegerField(_("sandbox delay (ms)"), default=500)
     max_attempts = models.PositiveSmallIntegerField(
         _("maximum attempts"),
@@ -54,6 +59,16 @@ class Product(models.Model):
         blank=True,
         validators=[MinValueValidator(1)],
         help_text=_("Empty uses the platform default."),
+    )
+    max_run_seconds = models.PositiveIntegerField(
+        _("maximum run time (seconds)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "An attempt still running after this long counts as a transient failure and is retried; "
+            "empty uses the platform default."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     # Changes with every change to the product or its price policies, so that processes pricing
@@ -86,6 +101,10 @@ class Product(models.Model):
     @property
     def attempts_allowed(self) -> int:
         return self.max_attempts or settings.ORDER_MAX_ATTEMPTS
+
+    @property
+    def run_seconds_allowed(self) -> int:
+        return self.max_run_seconds or settings.ORDER_MAX_RUN_SECONDS
 
     def save(self, *args, **kwargs):
         self.revision = revision_new()

@@ -55,3 +55,32 @@ def test_agents_are_read_only_and_hidden_without_the_permission(client, operator
 
     client.force_login(UserFactory(is_staff=True))
     assert client.get("/admin/agent/agent/").status_code == 403
+
+
+def _product_form(product, **changes) -> dict:
+    return {
+        "code": product.code, "name": product.name, "unit_price": "10.00", "min_quantity": "1",
+        "max_quantity": "1000", "executor": "sandbox", "timeout_seconds": "10", "sandbox_delay_ms": "0",
+        "is_active": "on", "price_policies-TOTAL_FORMS": "0", "price_policies-INITIAL_FORMS": "0",
+        "price_policies-MIN_NUM_FORMS": "0", "price_policies-MAX_NUM_FORMS": "1000", **changes,
+    }
+
+
+def test_a_products_maximum_run_time_is_set_in_the_admin_and_defaults_to_the_setting(admin_client, product, settings):
+    settings.ORDER_MAX_RUN_SECONDS = 77
+    url = f"/admin/orders/product/{product.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="max_run_seconds"' in page and "最长执行时间（秒）" in page and "留空则使用平台默认值" in page
+    assert product.run_seconds_allowed == 77
+
+    refused = admin_client.post(url, _product_form(product, max_run_seconds="0"))
+    assert refused.status_code == 200 and "max_run_seconds" in refused.context["adminform"].form.errors
+    product.refresh_from_db()
+    assert product.max_run_seconds is None
+
+    assert admin_client.post(url, _product_form(product, max_run_seconds="30")).status_code == 302
+    product.refresh_from_db()
+    assert (product.max_run_seconds, product.run_seconds_allowed) == (30, 30)
+    assert admin_client.post(url, _product_form(product, max_run_seconds="")).status_code == 302
+    product.refresh_from_db()
+    assert (product.max_run_seconds, product.run_seconds_allowed) == (None, 77)

@@ -1,4 +1,5 @@
-"""The http executor against a real local HTTP server, driven by a real runagent process."""
+"""The http executor against a real local HTTP server, driven by a real runagent process, and its
+total deadline against a server that drips its reply."""
 
 import json
 import threading
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from agent.executors import ExecutionError, http_execute
 from customers.models import LedgerEntry
 from orders.models import Order, Product
 from tests.agent.conftest import orders_place, wait_until
@@ -21,6 +23,7 @@ class Provider(BaseHTTPRequestHandler):
     """Behaves per path; the first request of an order (by idempotency key) may misbehave, retries succeed."""
 
     requests: dict[str, list[tuple[str, dict]]] = defaultdict(list)  # path -> [(idempotency key, body)]
+    cut_at: dict[str, float] = {}  # dripping path -> when the client hung up (time.monotonic())
     lock = threading.Lock()
 
     def do_POST(self):
@@ -38,6 +41,11 @@ class Provider(BaseHTTPRequestHandler):
             return self._reply(500, {"error": "oops"})
         if self.path == "/slow" and first:
             time.sleep(2.5)  # beyond the product's 1 s timeout
+        if self.path.startswith("/drip-"):
+            return self._drip()
+        if self.path == "/drip" and first:
+            self.path = "/drip-body"
+            return self._drip()
         if self.path == "/drop" and first:
             self.close_connection = True
             self.connection.shutdown(2)  # hang up without a status line
@@ -51,6 +59,28 @@ class Provider(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _drip(self):
+        """A byte every 0.2 s, for a minute: of the status line and headers (/drip-head), or of a body
+        with a length (/drip-body) or read to the close (/drip-open). Never 1 s without a byte."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        body = b" " * 300 + b"{}"
+        if self.path == "/drip-head":
+            head, body = head + b"X-Padding: " + b"x" * 300 + b"\r\n\r\n", b"{}"
+        elif self.path == "/drip-body":
+            self.wfile.write(head + b"Content-Length: %d\r\n\r\n" % len(body))
+            head = b""
+        else:
+            self.wfile.write(head + b"Connection: close\r\n\r\n")
+            head = b""
+        self.close_connection = True
+        try:
+            for byte in head + body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            self.cut_at[self.path] = time.monotonic()
 
     def log_message(self, *args):
         pass
@@ -79,6 +109,7 @@ CASES = {
     "/flaky": ("succeeded", 2, 2),
     "/slow": ("succeeded", 2, 2),
     "/drop": ("succeeded", 2, 2),
+    "/drip": ("succeeded", 2, 2),  # the first reply drips for a minute: cut at the 1 s deadline
     "/down": ("failed", 3, 3),
 }
 
@@ -119,3 +150,24 @@ def test_http_outcomes_status_money_and_idempotency_keys(agents, provider, rich_
     rich_customer.refresh_from_db()
     assert rich_customer.balance == Decimal("1000000") - succeeded * Decimal("7.00")
     reconciled()
+
+
+@pytest.mark.parametrize("path", ["/drip-head", "/drip-body", "/drip-open"])
+def test_http_deadline_covers_the_whole_reply_and_cuts_the_connection(provider, path):
+    product = Product(code="drip", executor=Product.Executor.HTTP, endpoint=provider + path, timeout_seconds=1)
+    order = Order(order_no="20260101120000000000001", product=product, quantity=1, target="13900000000")
+    Provider.cut_at = {}
+    started = time.monotonic()
+    with pytest.raises(ExecutionError) as failure:
+        http_execute(order, agent="test")
+    assert time.monotonic() - started < 1.5
+    assert failure.value.transient and str(failure.value) == "http: timeout after 1s"
+    wait_until(lambda: path in Provider.cut_at, timeout=5, message="the server to see the connection cut")
+    assert Provider.cut_at[path] - started < 2  # its next byte after the deadline found the client gone
+
+
+def test_http_reply_in_time_is_read_whole(provider):
+    product = Product(code="ok", executor=Product.Executor.HTTP, endpoint=provider + "/ok?x=1", timeout_seconds=1)
+    order = Order(order_no="20260101120000000000002", product=product, quantity=3, target="13900000000")
+    assert json.loads(http_execute(order, agent="test")) == {"reference": f"R-{order.order_no}", "path": "/ok?x=1"}
+    assert Provider.requests["/ok?x=1"][0][1]["quantity"] == 3
