@@ -23,46 +23,29 @@ from rbac.models import LoginLog, OperationLog
 from rbac.services import login_unlock, operation_record
 
 
-def _change_message_json(message) -> str:
-    return json.dumps(message) if isinstance(message, list) else message
-
-
 class OperationLogged:
     """Every write made through this admin also goes to the operation log, inside the admin's own
     transaction. Admins whose add form is a service call leave that record to the service."""
 
     add_recorded_by_service = False
 
+    def operation_record(self, request, obj, action: str, message="") -> None:
+        """Django's change message (a JSON structure) is kept as it is and shown in the reader's language."""
+        summary = json.dumps(message) if isinstance(message, list) else message
+        operation_record(actor=request.user, address=client_address(request), action=action, obj=obj, summary=summary)
+
     def log_addition(self, request, obj, message):
-        if self.add_recorded_by_service:
-            return super().log_addition(request, obj, message)
-        operation_record(
-            actor=request.user,
-            address=client_address(request),
-            action=OperationLog.Action.ADD,
-            obj=obj,
-            summary=_change_message_json(message),
-        )
+        if not self.add_recorded_by_service:
+            self.operation_record(request, obj, OperationLog.Action.ADD, message)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        operation_record(
-            actor=request.user,
-            address=client_address(request),
-            action=OperationLog.Action.CHANGE,
-            obj=obj,
-            summary=_change_message_json(message),
-        )
+        self.operation_record(request, obj, OperationLog.Action.CHANGE, message)
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
         for obj in queryset:
-            operation_record(
-                actor=request.user,
-                address=client_address(request),
-                action=OperationLog.Action.DELETE,
-                obj=obj,
-            )
+            self.operation_record(request, obj, OperationLog.Action.DELETE)
         return super().log_deletions(request, queryset)
 
 
