@@ -5,6 +5,8 @@ from simpleui.templatetags import simpletags
 from rbac.menus import menu_for
 
 register = template.Library()
+# What json_script escapes: inside a script, no text can then close it or open a comment.
+SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 @register.simple_tag(takes_context=True)
@@ -15,4 +17,7 @@ def role_menus(context):
     def get_config(name):
         return config if name == "SIMPLEUI_CONFIG" else simpletags.get_config(name)
 
-    return mark_safe(simpletags.menus(context, _get_config=get_config))
+    # simpleui writes its JSON straight into the script: escape it there, as json_script would.
+    html = simpletags.menus(context, _get_config=get_config)
+    start, end = html.index("var menus=") + len("var menus="), html.rindex("</script>")
+    return mark_safe(html[:start] + html[start:end].translate(SCRIPT_ESCAPES) + html[end:])

@@ -229,3 +229,15 @@ def test_refusals_and_missing_pages_answer_in_chinese(client):
     assert forbidden.status_code == 403 and "无权访问" in forbidden.content.decode()
     missing = client.get("/no-such-page/")
     assert missing.status_code == 404 and "未找到" in missing.content.decode()
+
+
+@pytest.mark.django_db
+def test_no_menu_text_can_end_the_menu_script(client, monkeypatch):
+    payload = "</script><script>window.__xss=1</script><!--"
+    monkeypatch.setattr(
+        "rbac.templatetags.rbac_menus.menu_for", lambda request: [{"name": payload, "icon": "", "models": []}]
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    html = client.get(reverse("admin:index")).content.decode()
+    assert payload not in html
+    assert json.loads(re.search(r"var menus=(\[.*?\])</script>", html, re.S).group(1))[0]["name"] == payload
