@@ -139,17 +139,7 @@ def order_place(
     memo: str = "",
 ) -> Order:
     """Charge the customer and queue the order. Replaying `token` returns the first order."""
-    return _order_place_new(
-        customer_id=customer_id,
-        product_id=product_id,
-        quantity=quantity,
-        target=target,
-        actor=actor,
-        address=address,
-        token=token,
-        memo=memo,
-        action=OperationLog.Action.PLACE,
-    )
+    return _order_place_new(**locals(), action=OperationLog.Action.PLACE)
 
 
 def _order_place_new(
