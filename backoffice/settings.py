@@ -27,9 +27,13 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The embedded demo: the local first look (backoffice/scripts/start.sh), the test suite (pytest sets
-# PYTEST_VERSION) and the benchmarks, served over plain HTTP on this machine. Never set it in production.
-EMBEDDED_DEMO = env_bool("EMBEDDED_DEMO", False) or "PYTEST_VERSION" in os.environ
+# The embedded demo, served over plain HTTP on this machine: a checkout with nothing configured (neither
+# DATABASE_URL nor SECRET_KEY: the first look, a one-off manage.py command), or EMBEDDED_DEMO=1 (the start
+# and test commands and the benchmarks, which may point at MariaDB; pytest sets PYTEST_VERSION).
+EMBEDDED_DEMO = (
+    env_bool("EMBEDDED_DEMO", not (os.environ.get("DATABASE_URL") or os.environ.get("SECRET_KEY")))
+    or "PYTEST_VERSION" in os.environ
+)
 # Production mode: DEBUG off outside the embedded demo. It needs SECRET_KEY, and serves over HTTPS only.
 PRODUCTION = not DEBUG and not EMBEDDED_DEMO
 
@@ -58,7 +62,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG=0 the platform runs in production mode and needs its own "
+            "SECRET_KEY is not set. With DATABASE_URL set and DEBUG=0 the platform runs in production mode and needs its own "
             "secret key: set SECRET_KEY to a long random string (for example the output of "
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'). For a local run on this machine "
             "over plain HTTP (the first look, the tests, a one-off command), set EMBEDDED_DEMO=1, as "

@@ -55,11 +55,12 @@ def test_every_admin_response_carries_the_security_headers(client, path, signed_
 
 def django_run(code: str, **env: str) -> subprocess.CompletedProcess:
     """Run `code` after django.setup() in a fresh process, with `env` over a copy of this one's
-    environment from which the embedded-demo and debug switches are removed (pytest sets PYTEST_VERSION)."""
+    environment from which the embedded-demo, debug and service settings are removed (pytest sets PYTEST_VERSION)."""
     base = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"PYTEST_VERSION", "EMBEDDED_DEMO", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if key
+        not in {"PYTEST_VERSION", "EMBEDDED_DEMO", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
         and not key.startswith(("SECURE_", "BEHIND_"))
     }
     program = "import django\ndjango.setup()\n" + textwrap.dedent(code)
@@ -86,8 +87,8 @@ def test_check_deploy_finds_nothing_in_production_mode():
     assert "System check identified no issues" in done.stdout, done.stdout + done.stderr
 
 
-def test_production_mode_refuses_to_start_without_a_secret_key():
-    done = django_run("print('started')", DEBUG="0")
+def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
+    done = django_run("print('started')", DEBUG="0", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert done.returncode != 0
     assert "started" not in done.stdout
     assert "ImproperlyConfigured: SECRET_KEY is not set" in done.stderr
@@ -95,7 +96,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 
 def test_the_embedded_demo_starts_without_a_secret_key_and_keeps_one_per_checkout():
     code = "from django.conf import settings\nprint(settings.SECRET_KEY, settings.SESSION_COOKIE_SECURE)"
-    first, second = (django_run(code, EMBEDDED_DEMO="1") for _ in range(2))
+    first, second = (django_run(code, **env) for env in ({"EMBEDDED_DEMO": "1"}, {}))  # {}: nothing configured
     assert first.returncode == 0, first.stderr
     key, secure = first.stdout.split()
     assert len(key) >= 50 and secure == "False"
