@@ -232,3 +232,8 @@ def test_order_times_show_in_shanghai_time(superuser_client, pending_order):
     assert "2024年2月1日 01:30" in change
     superuser_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert "Feb. 1, 2024, 1:30 a.m." in page(superuser_client, ORDER_LIST)
+
+
+def test_the_two_box_selector_of_the_account_form_is_chinese(superuser_client):
+    catalogue = superuser_client.get("/admin/jsi18n/").content.decode()
+    assert "\\u9009\\u4e2d\\u8981\\u6dfb\\u52a0\\u7684" in catalogue or "选中要添加的" in catalogue
