@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import user_reference
 from core.validators import mobile_validator
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -13,16 +14,8 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 def created_by_field() -> models.ForeignKey:
-    """Who did it: every write action records its user (kept when the account is deleted later)."""
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    """Who did it: every write action records its user."""
+    return user_reference(_("created by"), editable=False)
 
 
 class Tier(models.Model):
@@ -102,14 +95,7 @@ class LedgerEntry(models.Model):
         related_name="ledger_entries",
         verbose_name=_("order"),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = user_reference(_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     memo = models.CharField(_("memo"), max_length=200, blank=True)
     # Idempotency token of the submission that created a recharge or debit (orders keep their own).

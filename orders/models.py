@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import user_reference
 from customers.models import MONEY, Customer, created_by_field
 
 
@@ -248,14 +249,7 @@ class OrderEvent(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
     from_status = models.CharField(_("from"), max_length=10, blank=True, choices=Order.Status.choices)
     to_status = models.CharField(_("to"), max_length=10, choices=Order.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by user"),
-    )
+    actor = user_reference(_("by user"))
     agent = models.CharField(_("by agent"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)

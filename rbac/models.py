@@ -1,20 +1,9 @@
 """Who did what: every sign-in and every write, recorded in the same transaction as the write."""
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-def actor_field(verbose_name) -> models.ForeignKey:
-    """The acting user, kept as a name in the row's text fields when the account is deleted later."""
-    return models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=verbose_name,
-    )
+from core.fields import user_reference
 
 
 class LoginLog(models.Model):
@@ -22,7 +11,7 @@ class LoginLog(models.Model):
         PASSWORD = "password", _("password")
         SMS = "sms", _("SMS code")
 
-    user = actor_field(_("user"))
+    user = user_reference(_("user"))
     username = models.CharField(_("login name"), max_length=150, help_text=_("What was typed: a username or a mobile."))
     method = models.CharField(_("method"), max_length=10, choices=Method.choices)
     succeeded = models.BooleanField(_("successful"))
@@ -55,7 +44,7 @@ class OperationLog(models.Model):
         REFUND = "refund", _("refund")
         UNLOCK = "unlock", _("unlock")
 
-    actor = actor_field(_("operator"))
+    actor = user_reference(_("operator"))
     address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     object_type = models.CharField(_("object type"), max_length=100, help_text=_("app_label.model"))
