@@ -1,10 +1,19 @@
 """Checks every money invariant of the design; each breach is one readable line.
 
 Sums are done in Python on Decimals, not in SQL: SQLite adds decimals as floating point.
+
+The three tables are read in one transaction that sees one snapshot of the database, so orders
+placed while it runs cannot look like breaches (a balance already charged, its ledger entry not yet
+read). On MariaDB/MySQL that is a REPEATABLE READ transaction (the session's own level, read committed,
+is restored after); on SQLite any transaction reads one snapshot (and, opened IMMEDIATE, holds off
+writers while it runs).
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
+
+from django.db import connection, transaction
 
 from customers.models import Customer, LedgerEntry
 from orders.models import Order
@@ -12,7 +21,29 @@ from orders.models import Order
 Kind = LedgerEntry.Kind
 
 
+@contextmanager
+def snapshot_read():
+    """A transaction whose reads all see the database as it was at its first read."""
+    if connection.vendor != "mysql":
+        with transaction.atomic():
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    try:
+        with transaction.atomic():
+            yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {connection.isolation_level.upper()}")
+
+
 def ledger_breaches_find() -> list[str]:
+    with snapshot_read():
+        return _breaches_find()
+
+
+def _breaches_find() -> list[str]:
     breaches = []
     totals: dict[int, Decimal] = defaultdict(Decimal)
     order_entries: dict[int, list[tuple[str, Decimal, int]]] = defaultdict(list)
