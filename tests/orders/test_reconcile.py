@@ -85,12 +85,15 @@ def test_reads_inside_the_snapshot_do_not_see_a_write_committed_meanwhile(custom
 def test_reconcile_finds_no_breach_while_money_moves(customer, product, staff):
     balance_recharge(customer_id=customer.pk, amount="1000", actor=staff)
     stop = threading.Event()
+    writer_errors = []
 
     def place_and_recharge():
         try:
             while not stop.is_set():
                 balance_recharge(customer_id=customer.pk, amount="10", actor=None)  # what the order costs
                 order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            writer_errors.append(error)
         finally:
             connection.close()
 
@@ -104,4 +107,5 @@ def test_reconcile_finds_no_breach_while_money_moves(customer, product, staff):
     finally:
         stop.set()
         writer.join()
+    assert writer_errors == []
     assert found == []
