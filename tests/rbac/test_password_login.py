@@ -8,7 +8,7 @@ from customers.models import Customer
 from rbac.login_codes import _digest
 from rbac.roles import FINANCE
 from tests.factories import CustomerFactory, UserFactory
-from tests.rbac.conftest import MOBILE, password_login, signed_in_user, sms_code_send, sms_login
+from tests.rbac.conftest import MOBILE, PASSWORD, password_login, signed_in_user, sms_code_send, sms_login
 from tests.roles import role_user
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +78,12 @@ def test_a_username_that_looks_like_a_mobile_wins_over_the_mobile(client, alice)
     assert password_login(client, MOBILE).status_code == 200  # alice's password does not open that account
     assert password_login(client, MOBILE, "other-pass-123").status_code == 302
     assert signed_in_user(client).username == MOBILE
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/admin/"])
+def test_a_sign_in_with_a_next_that_is_not_allowed_lands_on_the_admin_home(client, alice, next_url):
+    response = client.post(
+        f"{reverse('admin:login')}?next={next_url}", {"username": "alice", "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
