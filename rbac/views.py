@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from rbac.addresses import client_address
 from rbac.errors import LoginRefused
 from rbac.lockout import lockout_message, login_locked
-from rbac.login_codes import login_code_send
+from rbac.login_codes import RESEND_SECONDS, login_code_send
 
 
 class SmsLoginForm(forms.Form):
@@ -31,10 +31,12 @@ def sms_login(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = ""
     form = SmsLoginForm(request.POST or None)
+    resend_wait_seconds = 0
     if request.method == "POST" and form.is_valid():
         mobile, code = form.cleaned_data["mobile"], form.cleaned_data["code"]
         if "send" in request.POST:
-            _code_send(request, form, mobile)
+            if _code_send(request, form, mobile):
+                resend_wait_seconds = RESEND_SECONDS
         elif not code:
             form.add_error("code", _("Enter the code from the SMS."))
         else:
@@ -46,27 +48,30 @@ def sms_login(request):
             else:
                 login(request, user)
                 return redirect(next_url or reverse("admin:index"))
-    return _page(request, form, next_url)
+    return _page(request, form, next_url, resend_wait_seconds)
 
 
-def _code_send(request, form, mobile: str) -> None:
+def _code_send(request, form, mobile: str) -> bool:
+    """Ask for a code; False (with the reason on the form) when refused."""
     if not AxesProxyHandler.is_allowed(request, {"mobile": mobile}):
         form.add_error(None, lockout_message())  # no code for a locked user or address
-        return
+        return False
     try:
         login_code_send(mobile=mobile, address=client_address(request) or "")
     except LoginRefused as error:
         form.add_error("mobile", error.message)
-    else:
-        # The same answer whether or not the mobile has an account.
-        messages.info(request, _("If this mobile belongs to a customer account, a code is on its way."))
+        return False
+    # The same answer whether or not the mobile has an account.
+    messages.info(request, _("If this mobile belongs to a customer account, a code is on its way."))
+    return True
 
 
-def _page(request, form, next_url):
+def _page(request, form, next_url, resend_wait_seconds):
     context = {
         **admin.site.each_context(request),
         "title": _("Log in with an SMS code"),
         "form": form,
         "next": next_url,
+        "resend_wait_seconds": resend_wait_seconds,
     }
     return render(request, "admin/sms_login.html", context)

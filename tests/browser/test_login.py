@@ -36,6 +36,10 @@ def test_a_customer_signs_in_with_a_texted_code(page, screenshot, caplog):
     with caplog.at_level(logging.INFO, logger="rbac.sms"):
         page.click("button[name=send]")
         page.locator(".sms-login-message").wait_for()
+    send = page.locator("button[name=send]")
+    assert send.is_disabled()
+    assert re.fullmatch(r"(60|59) 秒后可重新发送", send.inner_text().strip())
+    page.wait_for_function("!document.getElementById('sms-send').textContent.includes('60 秒')")
     screenshot("code-sent")
     code = re.search(rf"SMS to {customer.mobile}: .*?(\d{{6}})", caplog.text)[1]
     page.fill("input[name=mobile]", customer.mobile)
