@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -20,18 +22,34 @@ def _permissions_find(names: tuple[str, ...]) -> list[Permission]:
     return found
 
 
+@dataclass
+class RoleSetup:
+    group: Group
+    added: list[str]  # permissions the role lacked and now has
+    extra: list[str]  # permissions beyond the role's defaults: kept, or removed with reset
+
+
+def _permission_names(permissions) -> list[str]:
+    return sorted(f"{p.content_type.app_label}.{p.codename}" for p in permissions)
+
+
 @transaction.atomic
-def roles_setup() -> dict[str, Group]:
-    """Create or reset the role groups to exactly their permissions; running it again changes nothing."""
-    groups = {}
-    admin_group, _created = Group.objects.get_or_create(name=ADMINISTRATORS)
-    admin_group.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
-    groups[ADMINISTRATORS] = admin_group
-    for name, permission_names in ROLE_PERMISSIONS.items():
+def roles_setup(*, reset: bool = False) -> dict[str, RoleSetup]:
+    """Create the role groups and give each the permissions it lacks. Permissions an administrator
+    added to a role are kept (and reported), unless `reset` makes each role exactly its defaults.
+    Running it again changes nothing."""
+    defaults = {ADMINISTRATORS: list(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))}
+    defaults |= {name: _permissions_find(names) for name, names in ROLE_PERMISSIONS.items()}
+    roles = {}
+    for name, permissions in defaults.items():
         group, _created = Group.objects.get_or_create(name=name)
-        group.permissions.set(_permissions_find(permission_names))
-        groups[name] = group
-    return groups
+        held = set(group.permissions.select_related("content_type"))
+        added, extra = set(permissions) - held, held - set(permissions)
+        group.permissions.add(*added)
+        if reset:
+            group.permissions.remove(*extra)
+        roles[name] = RoleSetup(group, _permission_names(added), _permission_names(extra))
+    return roles
 
 
 def operation_record(

@@ -5,7 +5,7 @@ from tests.factories import UserFactory
 
 
 def role_user(role: str, *, customer=None, username: str | None = None):
-    groups = roles_setup()
+    groups = {name: role.group for name, role in roles_setup().items()}
     user = UserFactory(username=username or f"{role.lower().replace(' ', '-')}-user", is_staff=True)
     user.groups.set([groups[role]])
     if customer is not None:

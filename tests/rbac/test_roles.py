@@ -36,12 +36,32 @@ def test_setup_roles_is_idempotent():
     assert set(after) == {ADMINISTRATORS, FINANCE, CUSTOMER_SERVICE, OPERATIONS, CUSTOMERS}
 
 
-def test_setup_roles_resets_a_tampered_role():
+def test_setup_roles_keeps_and_reports_a_permission_an_administrator_added(capsys):
     call_command("setup_roles")
     finance = Group.objects.get(name=FINANCE)
     finance.permissions.add(Permission.objects.get(codename="add_order"))
     call_command("setup_roles")
+    assert finance.permissions.filter(codename="add_order").exists()
+    assert "beyond the defaults, kept (--reset removes them): orders.add_order" in capsys.readouterr().out
+
+
+def test_setup_roles_gives_back_what_a_role_lacks_and_says_so(capsys):
+    call_command("setup_roles")
+    finance = Group.objects.get(name=FINANCE)
+    finance.permissions.remove(Permission.objects.get(codename="add_recharge"))
+    capsys.readouterr()
+    call_command("setup_roles")
+    assert finance.permissions.filter(codename="add_recharge").exists()
+    assert "added: customers.add_recharge" in capsys.readouterr().out
+
+
+def test_setup_roles_reset_makes_a_role_exactly_its_defaults(capsys):
+    call_command("setup_roles")
+    finance = Group.objects.get(name=FINANCE)
+    finance.permissions.add(Permission.objects.get(codename="add_order"))
+    call_command("setup_roles", reset=True)
     assert not finance.permissions.filter(codename="add_order").exists()
+    assert "removed: orders.add_order" in capsys.readouterr().out
 
 
 def test_the_split_between_finance_and_customer_service():

@@ -73,7 +73,7 @@ class Command(BaseCommand):
 
     def _role_users_ensure(self, password: str, alice_customer: Customer | None) -> None:
         """One login per role; alice is the customer login of the first demo customer."""
-        groups = roles_setup()
+        groups = {name: role.group for name, role in roles_setup().items()}
         User = get_user_model()
         for username, role in DEMO_LOGINS:
             user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
