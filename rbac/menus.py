@@ -15,22 +15,37 @@ from django.utils.translation import gettext_lazy as _
 
 MENU_CACHE_SECONDS = 600
 
-# (title, icon, models as "app_label.ModelName")
+# (title, icon, entries as ("app_label.ModelName", icon)); icons are Font Awesome's, as simpleui ships them.
 MENU = (
-    (_("My account"), "fas fa-user", ("orders.MyOrder", "customers.MyLedgerEntry")),
-    (_("Orders"), "fas fa-shopping-cart", ("orders.Order", "orders.Product")),
-    (_("Customers"), "fas fa-users", ("customers.Customer", "customers.Tier")),
-    (_("Finance"), "fas fa-yen-sign", ("customers.Recharge", "customers.Debit", "customers.LedgerEntry")),
-    (_("Operations"), "fas fa-server", ("agent.Agent",)),
+    (_("My account"), "fas fa-user", (("orders.MyOrder", "fas fa-receipt"), ("customers.MyLedgerEntry", "fas fa-wallet"))),
+    (_("Orders"), "fas fa-shopping-cart", (("orders.Order", "fas fa-file-invoice"), ("orders.Product", "fas fa-box"))),
+    (_("Customers"), "fas fa-users", (("customers.Customer", "fas fa-user-friends"), ("customers.Tier", "fas fa-layer-group"))),
+    (
+        _("Finance"),
+        "fas fa-yen-sign",
+        (
+            ("customers.Recharge", "fas fa-plus-circle"),
+            ("customers.Debit", "fas fa-minus-circle"),
+            ("customers.LedgerEntry", "fas fa-book"),
+        ),
+    ),
+    (_("Operations"), "fas fa-server", (("agent.Agent", "fas fa-robot"),)),
     (
         _("Roles and accounts"),
         "fas fa-user-shield",
-        ("auth.User", "auth.Group", "axes.AccessAttempt", "rbac.LoginLog", "rbac.OperationLog"),
+        (
+            ("auth.User", "fas fa-user"),
+            ("auth.Group", "fas fa-users-cog"),
+            ("axes.AccessAttempt", "fas fa-user-lock"),
+            ("rbac.LoginLog", "fas fa-sign-in-alt"),
+            ("rbac.OperationLog", "fas fa-history"),
+        ),
     ),
 )
+OTHER_ICON = "far fa-circle"
 
 
-def _entry(request, model, model_admin) -> dict | None:
+def _entry(request, model, model_admin, icon: str = OTHER_ICON) -> dict | None:
     if not model_admin.has_module_permission(request):
         return None
     info = model._meta.app_label, model._meta.model_name
@@ -43,22 +58,22 @@ def _entry(request, model, model_admin) -> dict | None:
             return None
     except NoReverseMatch:
         return None
-    return {"name": str(model._meta.verbose_name_plural).capitalize(), "icon": "far fa-circle", "url": url}
+    return {"name": str(model._meta.verbose_name_plural).capitalize(), "icon": icon, "url": url}
 
 
 def menu_build(request, site=admin.site) -> list[dict]:
     """simpleui's SIMPLEUI_CONFIG["menus"] for this user; models outside MENU go under their app."""
     registry = dict(site._registry)
     menus = []
-    for title, icon, labels in MENU:
+    for title, icon, entries in MENU:
         items = []
-        for label in labels:
+        for label, entry_icon in entries:
             try:
                 model = apps.get_model(label)
             except LookupError:
                 continue
             model_admin = registry.pop(model, None)
-            entry = model_admin and _entry(request, model, model_admin)
+            entry = model_admin and _entry(request, model, model_admin, entry_icon)
             if entry:
                 items.append(entry)
         if items:

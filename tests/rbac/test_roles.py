@@ -225,6 +225,13 @@ def test_menu_shows_exactly_the_lists_the_role_may_open(client, world, role):
     assert not urls & forbidden
 
 
+def test_every_menu_entry_has_an_icon_of_its_own(client, world):
+    login(client, "superuser", world)
+    icons = [item["icon"] for menu in menu_of(client) for item in menu["models"]]
+    assert len(icons) >= 13 and len(set(icons)) == len(icons)
+    assert "far fa-circle" not in icons
+
+
 def test_customer_menu_is_my_orders_and_my_ledger(client, world):
     login(client, CUSTOMERS, world)
     assert menu_urls(menu_of(client)) == {
