@@ -9,6 +9,7 @@ from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -84,3 +85,22 @@ def cheap_date_hierarchy_tag(parser, token):
     return InclusionAdminNode(
         parser, token, func=cheap_date_hierarchy, template_name="date_hierarchy.html", takes_context=False
     )
+
+
+@register.filter
+def count_capped(cl) -> bool:
+    """Whether a bounded paginator (core.admin.BoundedCountPaginator) stopped counting this list."""
+    limit = getattr(cl.paginator, "COUNT_LIMIT", None)
+    return limit is not None and cl.result_count > limit
+
+
+@register.simple_tag
+def result_count(cl) -> str:
+    """The list's count as people read it: "more than 10,000" once its paginator stopped counting,
+    never the limit + 1 as if that were the total."""
+    if count_capped(cl):
+        limit = formats.number_format(cl.paginator.COUNT_LIMIT, force_grouping=True)
+        return _("more than %(count)s results") % {"count": limit}
+    count = formats.number_format(cl.result_count, force_grouping=True)
+    return ngettext("%(count)s result", "%(count)s results", cl.result_count) % {"count": count}
+
