@@ -17,7 +17,9 @@ def role_menus(context):
     def get_config(name):
         return config if name == "SIMPLEUI_CONFIG" else simpletags.get_config(name)
 
+    # A plain dict for a context: given the request's, simpleui also stores the menu in the session
+    # (nothing reads it back), which saves the session on every page that shows the menu.
+    html = simpletags.menus({"app_list": []}, _get_config=get_config)
     # simpleui writes its JSON straight into the script: escape it there, as json_script would.
-    html = simpletags.menus(context, _get_config=get_config)
     start, end = html.index("var menus=") + len("var menus="), html.rindex("</script>")
     return mark_safe(html[:start] + html[start:end].translate(SCRIPT_ESCAPES) + html[end:])

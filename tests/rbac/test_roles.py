@@ -232,6 +232,14 @@ def test_every_menu_entry_has_an_icon_of_its_own(client, world):
     assert "far fa-circle" not in icons
 
 
+def test_showing_the_menu_does_not_write_the_session(client, world):
+    login(client, "superuser", world)
+    response = client.get(reverse("admin:index"))
+    assert menu_urls(menu_of(client))
+    assert not response.wsgi_request.session.modified
+    assert "_menus" not in client.session
+
+
 def test_customer_menu_is_my_orders_and_my_ledger(client, world):
     login(client, CUSTOMERS, world)
     assert menu_urls(menu_of(client)) == {
