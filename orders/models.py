@@ -156,6 +156,7 @@ class PricePolicyQuerySet(models.QuerySet):
         return [pk for pk, _ in rows], {product_id for _, product_id in rows}
 
     def update(self, **kwargs):  # bulk_update comes through here too
+        self._for_write = True  # as Django's write methods: self.db is then the database written to
         with transaction.atomic(using=self.db):
             pks, product_ids = self._rows_lock()
             updated = super(PricePolicyQuerySet, self.filter(pk__in=pks)).update(**kwargs)
@@ -167,6 +168,7 @@ class PricePolicyQuerySet(models.QuerySet):
 
     def bulk_create(self, objs, batch_size=None, **kwargs):
         objs = list(objs)
+        self._for_write = True
         with transaction.atomic(using=self.db):
             # An upsert onto an existing id may move that policy from its product.
             stored = self.model._base_manager.using(self.db).select_for_update().order_by("pk")
@@ -177,6 +179,7 @@ class PricePolicyQuerySet(models.QuerySet):
         return created
 
     def delete(self):
+        self._for_write = True
         with transaction.atomic(using=self.db):
             pks, product_ids = self._rows_lock()
             deleted = super(PricePolicyQuerySet, self.filter(pk__in=pks)).delete()
