@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import user_reference
@@ -21,6 +23,23 @@ def regex_validate(value: str) -> None:
 
 def revision_new() -> int:
     return secrets.randbits(63)  # random, not counted: a product recreated under the same id never repeats one
+
+
+class ProductQuerySet(models.QuerySet):
+    """Every write through it renews the revision of the products it writes (see Product.revision)."""
+
+    def update(self, **kwargs):
+        # Always a new revision, even over one passed in: bulk_update writing back products read
+        # earlier would otherwise restore a revision some process may still hold a copy of.
+        return super().update(**{**kwargs, "revision": revision_new()})
+
+    def bulk_create(self, objs, batch_size=None, **kwargs):
+        objs = list(objs)
+        for product in objs:
+            product.revision = revision_new()
+        if kwargs.get("update_fields"):  # an upsert rewrites the existing row: its revision too
+            kwargs["update_fields"] = [*kwargs["update_fields"], "revision"]
+        return super().bulk_create(objs, batch_size, **kwargs)
 
 
 class Product(models.Model):
@@ -72,11 +91,16 @@ class Product(models.Model):
         ),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    # Changes with every change to the product or its price policies, so that processes pricing
-    # orders from a copy (orders.pricing) load it again. save() and PricePolicy's save() and delete()
-    # renew it; any other write to either table (SQL, QuerySet.update, bulk_create, loaddata, a data
-    # migration) must renew it too, with Product.revise().
+    # Changes with every change to the product or its price policies, in the transaction of the
+    # change, so that processes pricing orders from a copy (orders.pricing) load it again. Renewed
+    # by save() and delete() of either model, by their querysets' and managers' update, bulk_create,
+    # bulk_update and delete (product.price_policies.update too), and by loaddata (the raw-save
+    # receivers below). Not seen: SQL, and product.price_policies.add() or set(), which write through
+    # Django's plain base manager. After those, call Product.revise(ids) in the same transaction, or
+    # run `manage.py revise_products` (every product) once they are committed.
     revision = models.BigIntegerField(_("revision"), default=revision_new, editable=False)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("product")
@@ -115,7 +139,54 @@ class Product(models.Model):
 
     @classmethod
     def revise(cls, *product_ids: int) -> None:
-        cls.objects.filter(pk__in=product_ids).update(revision=revision_new())
+        cls.objects.filter(pk__in=product_ids).update()  # the update alone renews the revision
+
+
+class PricePolicyQuerySet(models.QuerySet):
+    """Every write through it renews, in its transaction, the revision of each product whose price
+    list it changes: its policies' products and, for a policy moved, the product it leaves."""
+
+    def _rows_lock(self) -> tuple[list[int], set[int]]:
+        """The ids of the rows to write, locked, and their products. The write then takes exactly
+        these rows, not the filter again: a row another transaction commits in between would be
+        written without its product renewed."""
+        # By id: no join to the product for the ordering (it would lock the products' rows too),
+        # and concurrent writers lock in one order.
+        rows = list(self.select_for_update().order_by("pk").values_list("pk", "product_id"))
+        return [pk for pk, _ in rows], {product_id for _, product_id in rows}
+
+    def update(self, **kwargs):  # bulk_update comes through here too
+        self._for_write = True  # as Django's write methods: self.db is then the database written to
+        with transaction.atomic(using=self.db):
+            pks, product_ids = self._rows_lock()
+            updated = super(PricePolicyQuerySet, self.filter(pk__in=pks)).update(**kwargs)
+            if {"product", "product_id"} & kwargs.keys():  # moved: the products they join too
+                joined = self.model._base_manager.using(self.db).filter(pk__in=pks)
+                product_ids.update(joined.values_list("product_id", flat=True))
+            Product.revise(*product_ids)
+        return updated
+
+    def bulk_create(self, objs, batch_size=None, **kwargs):
+        objs = list(objs)
+        self._for_write = True
+        with transaction.atomic(using=self.db):
+            # An upsert onto an existing id may move that policy from its product.
+            stored = self.model._base_manager.using(self.db).select_for_update().order_by("pk")
+            stored = stored.filter(pk__in=[policy.pk for policy in objs if policy.pk])
+            product_ids = {*stored.values_list("product_id", flat=True), *(policy.product_id for policy in objs)}
+            created = super().bulk_create(objs, batch_size, **kwargs)
+            Product.revise(*product_ids)
+        return created
+
+    def delete(self):
+        self._for_write = True
+        with transaction.atomic(using=self.db):
+            pks, product_ids = self._rows_lock()
+            deleted = super(PricePolicyQuerySet, self.filter(pk__in=pks)).delete()
+            Product.revise(*product_ids)
+        return deleted
+
+    delete.queryset_only = True  # as Django's: no PricePolicy.objects.delete() of every row
 
 
 class PricePolicy(models.Model):
@@ -124,6 +195,8 @@ class PricePolicy(models.Model):
     )
     min_quantity = models.PositiveIntegerField(_("from quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(0)], **MONEY)
+
+    objects = PricePolicyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("price policy")
@@ -154,6 +227,22 @@ class PricePolicy(models.Model):
             deleted = super().delete(*args, **kwargs)
             Product.revise(self.product_id)
         return deleted
+
+
+# loaddata saves raw, past save(): a fixture may carry a revision some process holds a copy of, or
+# change a policy of a product it does not list. loaddata runs in one transaction, so the renewal
+# before the write commits with it.
+@receiver(pre_save, sender=Product)
+def product_raw_save_revise(sender, instance, raw, **kwargs):
+    if raw:
+        instance.revision = revision_new()
+
+
+@receiver(pre_save, sender=PricePolicy)
+def price_policy_raw_save_revise(sender, instance, raw, **kwargs):
+    if raw:
+        stored = PricePolicy.objects.filter(pk=instance.pk).values_list("product_id", flat=True)
+        Product.revise(instance.product_id, *stored)
 
 
 class Order(models.Model):

@@ -2,7 +2,9 @@
 
 Placing an order prices it from this process's copy of the product and its policies, kept while the
 product's revision, read in the statement that locks the customer, still matches. Reading them
-afresh for every order cost a round trip and two table reads: about a seventh of a placement.
+afresh for every order costs two statements: measured in bench/order_place.py's harness, placements
+ran at 0.48-0.69x the rate of the copy's. Every write to a product or its policies renews the
+revision in its own transaction; Product.revision says how, and which writes must do it by hand.
 """
 
 from dataclasses import dataclass

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from customers.services import balance_recharge
 from orders.errors import InactiveProduct
-from orders.models import Product, revision_new
+from orders.models import Product
 from orders.services import order_place, order_quote, unit_price_for
 from tests.factories import CustomerFactory, PricePolicyFactory, ProductFactory, TierFactory
 
@@ -68,6 +68,9 @@ def test_order_stores_the_price_snapshot(stepped_product, staff):
         Decimal("15"),
         Decimal("76.50"),
     )
+    # The queryset update renewed the product's revision: the next order is not priced from the copy.
+    later = order_place(customer_id=customer.pk, product_id=stepped_product.pk, quantity=10, target="x", actor=staff)
+    assert (later.unit_price, later.amount) == (Decimal("1.00"), Decimal("5.00"))
 
 
 def test_a_free_order_still_has_its_charge_entry(staff, reconciled):
@@ -110,8 +113,8 @@ def test_the_next_order_sees_every_change_to_the_product_and_its_policies(steppe
 
 def test_a_change_saved_by_another_process_is_seen_through_the_revision(stepped_product, place):
     place(stepped_product, 10)
-    # What another process's save() leaves in the database: this process's copy is not told.
-    Product.objects.filter(pk=stepped_product.pk).update(unit_price=Decimal("11.00"), revision=revision_new())
+    # What another process's write leaves in the database (a new revision): this process's copy is not told.
+    Product.objects.filter(pk=stepped_product.pk).update(unit_price=Decimal("11.00"))
     assert place(stepped_product, 1).unit_price == Decimal("11.00")
 
 
