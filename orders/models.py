@@ -94,10 +94,9 @@ class Product(models.Model):
     # Changes with every change to the product or its price policies, in the transaction of the
     # change, so that processes pricing orders from a copy (orders.pricing) load it again. Renewed
     # by save() and delete() of either model, by their querysets' and managers' update, bulk_create,
-    # bulk_update and delete (product.price_policies.update too), and by loaddata (the raw-save
-    # receivers below). Not seen: SQL, and product.price_policies.add() or set(), which write through
-    # Django's plain base manager. After those, call Product.revise(ids) in the same transaction, or
-    # run `manage.py revise_products` (every product) once they are committed.
+    # bulk_update and delete (product.price_policies.update, add and set too), and by loaddata (the
+    # raw-save receivers below). Not seen: SQL. After it, call Product.revise(ids) in the same
+    # transaction, or run `manage.py revise_products` (every product) once it is committed.
     revision = models.BigIntegerField(_("revision"), default=revision_new, editable=False)
 
     objects = ProductQuerySet.as_manager()
@@ -202,6 +201,8 @@ class PricePolicy(models.Model):
         verbose_name = _("price policy")
         verbose_name_plural = _("price policies")
         ordering = ["product", "min_quantity"]
+        # product.price_policies.add() and set() write through the base manager: ours, so they renew too.
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["product", "min_quantity"], name="price_policy_unique_step"),
             models.CheckConstraint(condition=Q(min_quantity__gte=1), name="price_policy_min_quantity_positive"),

@@ -242,3 +242,19 @@ def test_a_write_in_another_transaction_prices_orders_from_its_commit_on(stepped
         thread.join()
     assert not errors
     assert place(stepped_product, quantity) == Decimal(after)
+
+
+def test_moving_policies_with_the_related_managers_add_renews_both_products(stepped_product, place):
+    other = ProductFactory(unit_price=Decimal("20.00"))
+    policy = stepped_product.price_policies.get()
+    assert place(stepped_product, 10) == Decimal("9.00") and place(other, 10) == Decimal("20.00")
+    other.price_policies.add(policy)  # bulk: one UPDATE through the base manager
+    assert place(stepped_product, 10) == Decimal("10.00")
+    assert place(other, 10) == Decimal("9.00")
+
+
+def test_setting_a_products_policies_renews_it(stepped_product, place):
+    assert place(stepped_product, 10) == Decimal("9.00")
+    moved = PricePolicyFactory(product=ProductFactory(), min_quantity=5, unit_price=Decimal("7.00"))
+    stepped_product.price_policies.set([moved])  # the old policy cannot be unset (not nullable): only add
+    assert place(stepped_product, 5) == Decimal("7.00")
