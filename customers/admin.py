@@ -6,14 +6,13 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin
+from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
 from core.exports import SafeExportMixin
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import customer_of
-from customers.services import customer_login_create, customer_login_set
-from rbac.addresses import client_address
+from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
 RECENT_LEDGER_ROWS = 10
@@ -61,7 +60,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
@@ -95,19 +94,23 @@ class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
             # Only what the form edits: a full save would write back a balance a service changed meanwhile.
             obj.save(update_fields=[name for name in form.changed_data if name in self.model_field_names()])
         if form.login_wanted():
-            data = form.cleaned_data
-            if data.get("login_create"):
-                customer_login_create(
-                    customer_id=obj.pk,
-                    username=data["login_username"],
-                    password=data["login_password"],
-                    actor=request.user,
-                    address=client_address(request),
-                )
-            else:
-                account = data.get("login_account")
-                customer_login_set(customer_id=obj.pk, user_id=account and account.pk, actor=request.user)
+            # Checked by the form; refused here only if another save took the account meanwhile.
+            with self.refusal_shown(form):
+                self.login_save(request, obj, form.cleaned_data)
             obj.refresh_from_db(fields=["user"])
+
+    def login_save(self, request, obj, data) -> None:
+        if data.get("login_create"):
+            customer_login_create(
+                customer_id=obj.pk,
+                username=data["login_username"],
+                password=data["login_password"],
+                actor=request.user,
+                address=self.client_address(request),
+            )
+        else:
+            account = data.get("login_account")
+            customer_login_set(customer_id=obj.pk, user_id=account and account.pk, actor=request.user)
 
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}
@@ -137,9 +140,10 @@ class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
         return people_search(queryset, search_term, order_no_path="order__order_no"), False
 
 
-class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
-    """Recharges and debits: an add form calling the balance service, and a read-only list of that kind."""
+class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.ModelAdmin):
+    """Recharges and debits: an add form saved by the balance service, and a read-only list of that kind."""
 
+    service = None  # balance_recharge or balance_debit
     add_recorded_by_service = True
 
     list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
@@ -159,13 +163,16 @@ class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.view_fields
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user, "address": client_address(request)})
-        return super().get_form(request, obj, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        pass  # the form's validation already called the balance service
+    def service_call(self, form, *, actor, address):
+        data = form.cleaned_data
+        return self.service(
+            customer_id=data["customer"].pk,
+            amount=data["amount"],
+            actor=actor,
+            address=address,
+            memo=data.get("memo", ""),
+            token=data["idempotency_token"],
+        )
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -177,11 +184,13 @@ class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
 @admin.register(Recharge)
 class RechargeAdmin(BalanceMoveAdmin):
     form = RechargeForm
+    service = staticmethod(balance_recharge)
 
 
 @admin.register(Debit)
 class DebitAdmin(BalanceMoveAdmin):
     form = DebitForm
+    service = staticmethod(balance_debit)
 
 
 @admin.register(MyLedgerEntry)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from core.admin import BigListMixin, InputChecksMixin
+from core.admin import BigListMixin, InputChecksMixin, ServiceSaveAdmin
 from core.exports import SafeExportMixin
 from customers.admin import people_search
 from customers.errors import DomainError
@@ -17,7 +17,7 @@ from customers.models import Customer
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
-from orders.services import order_cancel, order_quote, order_refund_complete, order_retry
+from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
 
@@ -85,7 +85,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmin):
+class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
     add_recorded_by_service = True
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
@@ -125,7 +125,7 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
             format_html_join("", '<dt>{}</dt><dd data-key="{}">–</dd>', ((label, key) for key, label in PREVIEW_FIGURES)),
         )
 
-    # --- add: the form places the order; after creation only the memo changes ---------------------
+    # --- add: the admin places the order through order_place; after creation only the memo changes --
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -137,12 +137,26 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
             return ("price_preview",)
         return [name for _name, options in self.get_fieldsets(request, obj) for name in options["fields"] if name != "memo"]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user, "address": client_address(request)})
-        else:
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
             kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def order_customer(self, form, *, actor) -> Customer:
+        return form.cleaned_data["customer"]
+
+    def service_call(self, form, *, actor, address):
+        data = form.cleaned_data
+        return order_place(
+            customer_id=self.order_customer(form, actor=actor).pk,
+            product_id=data["product"].pk,
+            quantity=data["quantity"],
+            target=data["target"],
+            actor=actor,
+            address=address,
+            token=data["idempotency_token"],
+            memo=data.get("memo", ""),
+        )
 
     def get_inlines(self, request, obj):
         return [OrderEventInline] if obj is not None else []
@@ -151,7 +165,8 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
         if change:
             # Only the memo: the status belongs to the services and may have moved since the page loaded.
             obj.save(update_fields=["memo", "updated_at"])
-        # On add the form's validation already placed the order through order_place.
+        else:
+            super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders are never deleted; cancel them
@@ -290,6 +305,9 @@ class MyOrderAdmin(OrderAdmin):
     def quote_customer(self, request):
         return customer_of(request.user)
 
+    def order_customer(self, form, *, actor):
+        return customer_of(actor)
+
     def _is_customer(self, request) -> bool:
         return customer_of(request.user) is not None
 
@@ -304,3 +322,4 @@ class MyOrderAdmin(OrderAdmin):
 
     def has_change_permission(self, request, obj=None):
         return self._is_customer(request) and super().has_change_permission(request, obj)
+

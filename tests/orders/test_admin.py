@@ -336,3 +336,27 @@ def test_customer_places_own_order_without_a_customer_field(client, product):
     assert client.post(url, data).status_code == 302
     assert client.post(url, data).status_code == 302
     assert list(Order.objects.values_list("customer_id", flat=True)) == [alice.pk]
+
+
+def test_a_refused_order_leaves_its_token_for_the_corrected_save(service_client, customer):
+    funded(customer)
+    product = ProductFactory(max_quantity=5)
+    refused = service_client.post(ADD_URL, order_post(customer, product, quantity="6"))
+    assert refused.status_code == 200 and "quantity" in refused.context["adminform"].form.errors
+    assert 'value="tok-1"' in refused.content.decode()  # the page shown again keeps the submission's token
+    assert not Order.objects.exists() and LedgerEntry.objects.count() == 1
+    assert service_client.post(ADD_URL, order_post(customer, product, quantity="5")).status_code == 302
+    assert service_client.post(ADD_URL, order_post(customer, product, quantity="5")).status_code == 302
+    order = Order.objects.get()
+    assert (order.quantity, LedgerEntry.objects.filter(kind="charge").count()) == (5, 1)
+
+
+def test_a_customers_refused_order_is_a_field_error_and_writes_nothing(client, db):
+    alice = funded(CustomerFactory())
+    client.force_login(role_user(CUSTOMERS, customer=alice))
+    product = ProductFactory(max_quantity=5)
+    data = {"product": product.pk, "quantity": "6", "target": "t", "idempotency_token": "my-1"}
+    response = client.post(reverse("admin:orders_myorder_add"), data)
+    assert response.status_code == 200 and "quantity" in response.context["adminform"].form.errors
+    assert not Order.objects.exists() and LedgerEntry.objects.count() == 1
+
