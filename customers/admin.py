@@ -1,4 +1,4 @@
-import re
+from collections.abc import Callable
 
 from django.contrib import admin
 from django.forms import BaseInlineFormSet
@@ -16,16 +16,19 @@ from customers.services import balance_debit, balance_recharge, customer_login_c
 from rbac.admin import OperationLogged
 
 RECENT_LEDGER_ROWS = 10
-ORDER_NO_RE = re.compile(r"\d{23}")
 
 
-def people_search(queryset, term: str, *, customer_path: str = "customer", order_no_path: str | None = None):
-    """Map a search term to one indexed lookup: an order number or a mobile exactly, else a name prefix."""
+def people_search(
+    queryset, term: str, *, customer_path: str = "customer", exact: Callable[[str], dict | None] | None = None
+):
+    """Map a search term to one indexed lookup: what the caller's `exact(term)` names (the lookups of,
+    say, an order number, or None), else a mobile exactly, else a name prefix."""
     term = term.strip()
     if not term:
         return queryset
-    if order_no_path and ORDER_NO_RE.fullmatch(term):
-        return queryset.filter(**{order_no_path: term})
+    lookups = exact(term) if exact else None
+    if lookups:
+        return queryset.filter(**lookups)
     if MOBILE_RE.fullmatch(term):
         return queryset.filter(**{f"{customer_path}__mobile": term})
     # istartswith is a plain LIKE 'x%', which MariaDB answers from the name index; startswith is
@@ -132,12 +135,16 @@ class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
     list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo")
     list_select_related = ("customer", "order", "created_by")
     list_filter = ("kind", "created_at")
-    search_fields = ("customer__name", "customer__mobile", "order__order_no")
-    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+    search_fields = ("customer__name", "customer__mobile")
+    search_help_text = _("Mobile (exact) or the start of a customer name.")
     resource_classes = [LedgerEntryResource]
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, order_no_path="order__order_no"), False
+        return people_search(queryset, search_term, exact=self.search_exact), False
+
+    def search_exact(self, term: str) -> dict | None:
+        """Lookups for a term this list finds exactly; orders adds its order numbers (orders.admin)."""
+        return None
 
 
 class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.ModelAdmin):

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -11,15 +13,18 @@ from import_export import fields, resources
 
 from core.admin import BigListMixin, InputChecksMixin, ServiceSaveAdmin
 from core.exports import SafeExportMixin
-from customers.admin import people_search
+from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
-from customers.models import Customer
+from customers.models import Customer, LedgerEntry
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
 from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
+
+# An order number as orders.services.order_no_new makes it: local time to the millisecond, 6 random digits.
+ORDER_NO_RE = re.compile(r"\d{23}")
 
 STATUS_COLOURS = {
     Order.Status.PENDING: "#e6a23c",
@@ -177,7 +182,10 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
         return super().get_queryset(request).prefetch_related("customer", "product")
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, order_no_path="order_no"), False
+        return people_search(queryset, search_term, exact=self.search_exact), False
+
+    def search_exact(self, term: str) -> dict | None:
+        return {"order_no": term} if ORDER_NO_RE.fullmatch(term) else None
 
     def _for_each_selected(self, request, queryset, *, too_many: str, act) -> None:
         """Call `act(order)` (a service call that returns its success message) on each selected order
@@ -325,3 +333,16 @@ class MyOrderAdmin(OrderAdmin):
     def has_change_permission(self, request, obj=None):
         return self._is_customer(request) and super().has_change_permission(request, obj)
 
+
+admin.site.unregister(LedgerEntry)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryWithOrdersAdmin(LedgerEntryAdmin):
+    """The ledger, whose search also finds an order's entries by the order number (a format orders owns)."""
+
+    search_fields = (*LedgerEntryAdmin.search_fields, "order__order_no")
+    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+
+    def search_exact(self, term):
+        return {"order__order_no": term} if ORDER_NO_RE.fullmatch(term) else None

@@ -361,6 +361,7 @@ def test_a_customers_refused_order_is_a_field_error_and_writes_nothing(client, d
     assert response.status_code == 200 and "quantity" in response.context["adminform"].form.errors
     assert not Order.objects.exists() and LedgerEntry.objects.count() == 1
 
+
 @pytest.mark.parametrize(
     "action, role", [("cancel_selected", CUSTOMER_SERVICE), ("retry_selected", OPERATIONS), ("refund_owed_selected", OPERATIONS)]
 )
@@ -391,3 +392,9 @@ def test_an_action_makes_no_query_per_selected_order_beyond_its_service_call(cli
     two, eighteen = action_queries(orders[3:5]), action_queries(orders[5:23])
     assert eighteen - two == (18 - 2) * per_call[2]
 
+
+def test_the_order_number_pattern_matches_what_the_service_makes():
+    from orders.admin import ORDER_NO_RE
+    from orders.services import order_no_new
+
+    assert ORDER_NO_RE.fullmatch(order_no_new())
