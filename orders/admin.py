@@ -124,8 +124,10 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     @admin.display(description=_("price preview"))
     def price_preview(self, obj):
         info = self.opts.app_label, self.opts.model_name
+        # The reason note starts hidden by its style: the admin's .errornote rule would override a `hidden` attribute.
         return format_html(
-            '<dl id="order-preview" data-quote-url="{}">{}</dl><p class="errornote" data-key="error" hidden></p>',
+            '<div id="order-preview" data-quote-url="{}"><dl>{}</dl>'
+            '<p class="errornote" data-key="error" style="display:none"></p></div>',
             reverse("admin:%s_%s_quote" % info),
             format_html_join("", '<dt>{}</dt><dd data-key="{}">–</dd>', ((label, key) for key, label in PREVIEW_FIGURES)),
         )
