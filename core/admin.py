@@ -1,14 +1,18 @@
-"""Admin base pieces every app shares: checked change lists, read-only admins, big lists."""
+"""Admin base pieces every app shares: checked change lists, read-only admins, big lists, and admins
+whose saves are service calls."""
+
+from contextlib import contextmanager
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import FieldError, ValidationError
+from django.core.exceptions import FieldError, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 
+from core.errors import DomainError
 from core.validators import plain_text_validator
 
 
@@ -85,3 +89,68 @@ class BigListMixin(InputChecksMixin):
     show_full_result_count = False
     change_list_template = "admin/big_change_list.html"
     date_hierarchy = "created_at"
+
+
+class ServiceRefused(Exception):
+    """A service refused what a validated admin form asked; the form now carries the refusal."""
+
+    def __init__(self, form):
+        super().__init__(form.errors)
+        self.form = form
+
+
+class RefusalShownMixin:
+    """Lets save_model call services: a refusal (DomainError) raised inside `refusal_shown(form)` rolls
+    the whole save back (the admin's transaction) and answers the same page again, the refusal on the
+    form (core.forms.RefusalShownForm says on which field), so nothing is written and nothing is a 500.
+
+    Django's change view saves after validation with no way back to the form, so the view is asked
+    again for the same request, and `get_form` hands it the refused form, bound and invalid, to render."""
+
+    @contextmanager
+    def refusal_shown(self, form):
+        try:
+            yield
+        except DomainError as error:
+            form.refusal_add(error)
+            raise ServiceRefused(form) from error
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            if object_id is None:
+                refused.form.instance.pk = None  # an insert that was rolled back: the id is no one's
+            request.refused_form = refused.form
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        refused = getattr(request, "refused_form", None)
+        if refused is not None:
+            return lambda *args, **kwargs: refused
+        return super().get_form(request, obj, change, **kwargs)
+
+
+class ServiceSaveAdmin(RefusalShownMixin):
+    """An add form (core.forms.ServiceSaveForm) saved by one service call that the admin makes after
+    validation, with the signed-in user and their address: the form itself writes nothing. The service
+    replays the form's token, so a double-clicked Save acts once. Mixed with rbac.admin.OperationLogged,
+    which gives `client_address(request)` (the ground floor cannot read addresses)."""
+
+    def service_call(self, form, *, actor, address: str | None):
+        """Call the service with the validated form's data, the actor, the address and the form's token;
+        return what it created."""
+        raise NotImplementedError
+
+    def service_save(self, form, *, actor, address: str | None):
+        if actor is None or not actor.is_authenticated:
+            raise PermissionDenied("A service save needs the signed-in user as its actor.")
+        with self.refusal_shown(form):
+            return self.service_call(form, actor=actor, address=address)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = self.service_save(form, actor=request.user, address=self.client_address(request))
+        obj.pk = created.pk  # the view goes on with `obj`: make it the row the service wrote
+        obj.refresh_from_db()

@@ -1,4 +1,4 @@
-import re
+from collections.abc import Callable
 
 from django.contrib import admin
 from django.forms import BaseInlineFormSet
@@ -6,27 +6,29 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin
+from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
 from core.exports import SafeExportMixin
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import customer_of
-from customers.services import customer_login_create, customer_login_set
-from rbac.addresses import client_address
+from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
 RECENT_LEDGER_ROWS = 10
-ORDER_NO_RE = re.compile(r"\d{23}")
 
 
-def people_search(queryset, term: str, *, customer_path: str = "customer", order_no_path: str | None = None):
-    """Map a search term to one indexed lookup: an order number or a mobile exactly, else a name prefix."""
+def people_search(
+    queryset, term: str, *, customer_path: str = "customer", exact: Callable[[str], dict | None] | None = None
+):
+    """Map a search term to one indexed lookup: what the caller's `exact(term)` names (the lookups of,
+    say, an order number, or None), else a mobile exactly, else a name prefix."""
     term = term.strip()
     if not term:
         return queryset
-    if order_no_path and ORDER_NO_RE.fullmatch(term):
-        return queryset.filter(**{order_no_path: term})
+    lookups = exact(term) if exact else None
+    if lookups:
+        return queryset.filter(**lookups)
     if MOBILE_RE.fullmatch(term):
         return queryset.filter(**{f"{customer_path}__mobile": term})
     # istartswith is a plain LIKE 'x%', which MariaDB answers from the name index; startswith is
@@ -61,7 +63,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
@@ -95,19 +97,23 @@ class CustomerAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
             # Only what the form edits: a full save would write back a balance a service changed meanwhile.
             obj.save(update_fields=[name for name in form.changed_data if name in self.model_field_names()])
         if form.login_wanted():
-            data = form.cleaned_data
-            if data.get("login_create"):
-                customer_login_create(
-                    customer_id=obj.pk,
-                    username=data["login_username"],
-                    password=data["login_password"],
-                    actor=request.user,
-                    address=client_address(request),
-                )
-            else:
-                account = data.get("login_account")
-                customer_login_set(customer_id=obj.pk, user_id=account and account.pk, actor=request.user)
+            # Checked by the form; refused here only if another save took the account meanwhile.
+            with self.refusal_shown(form):
+                self.login_save(request, obj, form.cleaned_data)
             obj.refresh_from_db(fields=["user"])
+
+    def login_save(self, request, obj, data) -> None:
+        if data.get("login_create"):
+            customer_login_create(
+                customer_id=obj.pk,
+                username=data["login_username"],
+                password=data["login_password"],
+                actor=request.user,
+                address=self.client_address(request),
+            )
+        else:
+            account = data.get("login_account")
+            customer_login_set(customer_id=obj.pk, user_id=account and account.pk, actor=request.user)
 
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}
@@ -129,17 +135,22 @@ class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
     list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo")
     list_select_related = ("customer", "order", "created_by")
     list_filter = ("kind", "created_at")
-    search_fields = ("customer__name", "customer__mobile", "order__order_no")
-    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+    search_fields = ("customer__name", "customer__mobile")
+    search_help_text = _("Mobile (exact) or the start of a customer name.")
     resource_classes = [LedgerEntryResource]
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, order_no_path="order__order_no"), False
+        return people_search(queryset, search_term, exact=self.search_exact), False
+
+    def search_exact(self, term: str) -> dict | None:
+        """Lookups for a term this list finds exactly; orders adds its order numbers (orders.admin)."""
+        return None
 
 
-class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
-    """Recharges and debits: an add form calling the balance service, and a read-only list of that kind."""
+class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.ModelAdmin):
+    """Recharges and debits: an add form saved by the balance service, and a read-only list of that kind."""
 
+    service = None  # balance_recharge or balance_debit
     add_recorded_by_service = True
 
     list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
@@ -159,13 +170,16 @@ class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.view_fields
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user, "address": client_address(request)})
-        return super().get_form(request, obj, **kwargs)
-
-    def save_model(self, request, obj, form, change):
-        pass  # the form's validation already called the balance service
+    def service_call(self, form, *, actor, address):
+        data = form.cleaned_data
+        return self.service(
+            customer_id=data["customer"].pk,
+            amount=data["amount"],
+            actor=actor,
+            address=address,
+            memo=data.get("memo", ""),
+            token=data["idempotency_token"],
+        )
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -177,11 +191,13 @@ class BalanceMoveAdmin(OperationLogged, BigListMixin, admin.ModelAdmin):
 @admin.register(Recharge)
 class RechargeAdmin(BalanceMoveAdmin):
     form = RechargeForm
+    service = staticmethod(balance_recharge)
 
 
 @admin.register(Debit)
 class DebitAdmin(BalanceMoveAdmin):
     form = DebitForm
+    service = staticmethod(balance_debit)
 
 
 @admin.register(MyLedgerEntry)

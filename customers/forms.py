@@ -1,23 +1,17 @@
-import uuid
-
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import RefusalShownForm, ServiceSaveForm
 from core.widgets import DatalistInput, DatalistModelChoiceField
 from customers.errors import BalanceLimitExceeded, DomainError, InvalidAmount
 from customers.models import Customer, Debit, LedgerEntry, Recharge
 from customers.money import money_amount_parse
 from customers.selectors import customer_match
-from customers.services import balance_debit, balance_recharge, customer_login_check
+from customers.services import customer_login_check
 from rbac.accounts import customer_accounts
-
-
-def idempotency_token_field() -> forms.CharField:
-    """A hidden token made when the form is first shown; a double-clicked Save sends it twice."""
-    return forms.CharField(widget=forms.HiddenInput, max_length=64, initial=lambda: uuid.uuid4().hex)
 
 
 def customer_field(*, app_label: str, model_name: str) -> DatalistModelChoiceField:
@@ -35,39 +29,9 @@ def customer_field(*, app_label: str, model_name: str) -> DatalistModelChoiceFie
     )
 
 
-class ServiceSaveForm(forms.ModelForm):
-    """A form whose save is one service call, made while the form is validated, inside the admin's
-    transaction: a refusal is a form error on the same page and writes nothing, and the hidden token
-    makes a double-clicked Save act once. Subclasses make the call and say where each refusal shows."""
-
-    actor = None  # the signed-in user, set by the admin
-    address = None  # their client address, for the operation log
-    idempotency_token = idempotency_token_field()
-
-    def service_call(self, data: dict):
-        """Call the service with the cleaned data and the token; return what it created."""
-        raise NotImplementedError
-
-    def error_field(self, error: DomainError) -> str | None:
-        return getattr(error, "field", None)  # a field the error names (InvalidText), else above the form
-
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        try:
-            created = self.service_call(self.cleaned_data)
-        except DomainError as error:
-            field = self.error_field(error)
-            self.add_error(field if field in self.fields else None, error.message)
-        else:
-            self.instance = self._meta.model.objects.get(pk=created.pk)
-
-
 class BalanceMoveForm(ServiceSaveForm):
-    """Recharge or debit."""
+    """Recharge or debit (the admin calls balance_recharge or balance_debit)."""
 
-    service = None  # balance_recharge or balance_debit
     amount = forms.CharField(label=_("amount"), max_length=40)
 
     class Meta:
@@ -85,35 +49,21 @@ class BalanceMoveForm(ServiceSaveForm):
         except InvalidAmount as error:
             raise forms.ValidationError(error.message) from None
 
-    def service_call(self, data):
-        return type(self).service(
-            customer_id=data["customer"].pk,
-            amount=data["amount"],
-            actor=self.actor,
-            address=self.address,
-            memo=data.get("memo", ""),
-            token=data["idempotency_token"],
-        )
-
     def error_field(self, error):
         return "amount" if isinstance(error, (InvalidAmount, BalanceLimitExceeded)) else super().error_field(error)
 
 
 class RechargeForm(BalanceMoveForm):
-    service = staticmethod(balance_recharge)
-
     class Meta(BalanceMoveForm.Meta):
         model = Recharge
 
 
 class DebitForm(BalanceMoveForm):
-    service = staticmethod(balance_debit)
-
     class Meta(BalanceMoveForm.Meta):
         model = Debit
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(RefusalShownForm, forms.ModelForm):
     """The customer form's login account: pick a customer account that no other customer has, or create
     one. The admin's save calls customers.services (customer_login_set / customer_login_create); the
     customer's `user` itself is not a field here, so a forged POST cannot set it."""
@@ -179,6 +129,10 @@ class CustomerForm(forms.ModelForm):
                 password_validation.validate_password(password, get_user_model()(username=username or ""))
             except ValidationError as error:
                 self.add_error("login_password", error.messages)
+
+    def error_field(self, error):
+        """A refused new account (its username or password) shows above the form, a refused pick on it."""
+        return None if self.cleaned_data.get("login_create") else "login_account"
 
     def login_wanted(self) -> bool:
         """Whether saving must call a login-account service."""

@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,17 +11,20 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from core.admin import BigListMixin, InputChecksMixin
+from core.admin import BigListMixin, InputChecksMixin, ServiceSaveAdmin
 from core.exports import SafeExportMixin
-from customers.admin import people_search
+from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
-from customers.models import Customer
+from customers.models import Customer, LedgerEntry
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
-from orders.services import order_cancel, order_quote, order_refund_complete, order_retry
+from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
 from rbac.addresses import client_address
 from rbac.admin import OperationLogged
+
+# An order number as orders.services.order_no_new makes it: local time to the millisecond, 6 random digits.
+ORDER_NO_RE = re.compile(r"\d{23}")
 
 STATUS_COLOURS = {
     Order.Status.PENDING: "#e6a23c",
@@ -85,7 +90,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmin):
+class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
     add_recorded_by_service = True
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
@@ -119,13 +124,15 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
     @admin.display(description=_("price preview"))
     def price_preview(self, obj):
         info = self.opts.app_label, self.opts.model_name
+        # The reason note starts hidden by its style: the admin's .errornote rule would override a `hidden` attribute.
         return format_html(
-            '<dl id="order-preview" data-quote-url="{}">{}</dl><p class="errornote" data-key="error" hidden></p>',
+            '<div id="order-preview" data-quote-url="{}"><dl>{}</dl>'
+            '<p class="errornote" data-key="error" style="display:none"></p></div>',
             reverse("admin:%s_%s_quote" % info),
             format_html_join("", '<dt>{}</dt><dd data-key="{}">–</dd>', ((label, key) for key, label in PREVIEW_FIGURES)),
         )
 
-    # --- add: the form places the order; after creation only the memo changes ---------------------
+    # --- add: the admin places the order through order_place; after creation only the memo changes --
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -137,12 +144,26 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
             return ("price_preview",)
         return [name for _name, options in self.get_fieldsets(request, obj) for name in options["fields"] if name != "memo"]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = type(self.form.__name__, (self.form,), {"actor": request.user, "address": client_address(request)})
-        else:
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
             kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def order_customer(self, form, *, actor) -> Customer:
+        return form.cleaned_data["customer"]
+
+    def service_call(self, form, *, actor, address):
+        data = form.cleaned_data
+        return order_place(
+            customer_id=self.order_customer(form, actor=actor).pk,
+            product_id=data["product"].pk,
+            quantity=data["quantity"],
+            target=data["target"],
+            actor=actor,
+            address=address,
+            token=data["idempotency_token"],
+            memo=data.get("memo", ""),
+        )
 
     def get_inlines(self, request, obj):
         return [OrderEventInline] if obj is not None else []
@@ -151,7 +172,8 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
         if change:
             # Only the memo: the status belongs to the services and may have moved since the page loaded.
             obj.save(update_fields=["memo", "updated_at"])
-        # On add the form's validation already placed the order through order_place.
+        else:
+            super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders are never deleted; cancel them
@@ -162,12 +184,17 @@ class OrderAdmin(OperationLogged, BigListMixin, SafeExportMixin, admin.ModelAdmi
         return super().get_queryset(request).prefetch_related("customer", "product")
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, order_no_path="order_no"), False
+        return people_search(queryset, search_term, exact=self.search_exact), False
+
+    def search_exact(self, term: str) -> dict | None:
+        return {"order_no": term} if ORDER_NO_RE.fullmatch(term) else None
 
     def _for_each_selected(self, request, queryset, *, too_many: str, act) -> None:
         """Call `act(order)` (a service call that returns its success message) on each selected order
         and report each outcome; more than an action handles at once is refused whole."""
-        orders = list(queryset.select_related(None).order_by("id").only("id", "order_no")[: ACTION_AT_MOST + 1])
+        # Only what the calls need, and none of the list's prefetches: on deferred keys each would cost a query per order.
+        selected = queryset.select_related(None).prefetch_related(None).order_by("id").only("id", "order_no")
+        orders = list(selected[: ACTION_AT_MOST + 1])
         if len(orders) > ACTION_AT_MOST:
             self.message_user(request, too_many % {"n": ACTION_AT_MOST}, messages.ERROR)
             return
@@ -290,6 +317,9 @@ class MyOrderAdmin(OrderAdmin):
     def quote_customer(self, request):
         return customer_of(request.user)
 
+    def order_customer(self, form, *, actor):
+        return customer_of(actor)
+
     def _is_customer(self, request) -> bool:
         return customer_of(request.user) is not None
 
@@ -304,3 +334,17 @@ class MyOrderAdmin(OrderAdmin):
 
     def has_change_permission(self, request, obj=None):
         return self._is_customer(request) and super().has_change_permission(request, obj)
+
+
+admin.site.unregister(LedgerEntry)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryWithOrdersAdmin(LedgerEntryAdmin):
+    """The ledger, whose search also finds an order's entries by the order number (a format orders owns)."""
+
+    search_fields = (*LedgerEntryAdmin.search_fields, "order__order_no")
+    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+
+    def search_exact(self, term):
+        return {"order__order_no": term} if ORDER_NO_RE.fullmatch(term) else None

@@ -1,20 +1,19 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import ServiceSaveForm
 from customers.errors import InactiveCustomer
-from customers.forms import ServiceSaveForm, customer_field
-from customers.selectors import customer_of
+from customers.forms import customer_field
 from orders.errors import InactiveProduct, InvalidQuantity, TargetMismatch
 from orders.models import Order, Product
-from orders.services import order_place
 
 # Which field a refused order's message belongs to; anything else is shown above the form.
 ERROR_FIELDS = {InvalidQuantity: "quantity", TargetMismatch: "target", InactiveProduct: "product", InactiveCustomer: "customer"}
 
 
 class OrderPlaceForm(ServiceSaveForm):
-    """Places the order: a rule broken at save time (balance spent meanwhile, product deactivated) is
-    a form error on its field and writes nothing."""
+    """The order to place (the admin calls order_place): a rule broken at save time (balance spent
+    meanwhile, product deactivated) is a form error on its field and writes nothing."""
 
     quantity = forms.IntegerField(label=_("quantity"), min_value=1)
 
@@ -33,21 +32,6 @@ class OrderPlaceForm(ServiceSaveForm):
         # Offer active products; accept any on submit so a product deactivated meanwhile gets the service's message.
         self.fields["product"].queryset = Product.objects.all() if self.is_bound else Product.objects.filter(is_active=True)
 
-    def order_customer(self):
-        return self.cleaned_data["customer"]
-
-    def service_call(self, data):
-        return order_place(
-            customer_id=self.order_customer().pk,
-            product_id=data["product"].pk,
-            quantity=data["quantity"],
-            target=data["target"],
-            actor=self.actor,
-            address=self.address,
-            token=data["idempotency_token"],
-            memo=data.get("memo", ""),
-        )
-
     def error_field(self, error):
         return next((field for cls, field in ERROR_FIELDS.items() if isinstance(error, cls)), super().error_field(error))
 
@@ -57,6 +41,3 @@ class MyOrderPlaceForm(OrderPlaceForm):
 
     class Meta(OrderPlaceForm.Meta):
         fields = ["product", "quantity", "target", "memo"]
-
-    def order_customer(self):
-        return customer_of(self.actor)

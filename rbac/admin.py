@@ -29,10 +29,14 @@ class OperationLogged:
 
     add_recorded_by_service = False
 
+    def client_address(self, request) -> str | None:
+        """The address the log (and a service this admin calls) records with the acting user."""
+        return client_address(request)
+
     def operation_record(self, request, obj, action: str, message="") -> None:
         """Django's change message (a JSON structure) is kept as it is and shown in the reader's language."""
         summary = json.dumps(message) if isinstance(message, list) else message
-        operation_record(actor=request.user, address=client_address(request), action=action, obj=obj, summary=summary)
+        operation_record(actor=request.user, address=self.client_address(request), action=action, obj=obj, summary=summary)
 
     def log_addition(self, request, obj, message):
         if not self.add_recorded_by_service:

@@ -106,3 +106,31 @@ def test_customer_sees_only_her_menu_and_her_orders(demo, page, login, screensho
     assert mine.order_no in listed
     assert theirs.order_no not in listed
     screenshot()
+
+
+def test_a_refused_order_shows_on_its_field_and_writes_nothing(demo, page, login, screenshot):
+    customer = Customer.objects.get(mobile="13800000002")
+    product = Product.objects.get(code="MOBILE-100")  # 1 to 100 per order
+    login("service", PASSWORD)
+
+    page.goto("/admin/orders/order/add/")
+    reason = page.locator("#order-preview [data-key=error]")
+    assert not reason.is_visible()  # no empty note before there is a reason
+    customer_pick(page, "customer", "002", customer)
+    page.select_option("#id_product", value=str(product.pk))
+    page.fill("#id_quantity", "101")
+    page.fill("#id_target", customer.mobile)
+    reason.wait_for(state="visible")  # the preview says why before the save is tried
+    page.click("button[name=_save]")
+
+    page.wait_for_load_state()
+    quantity_error = page.locator(".form-row.field-quantity .errorlist")
+    assert "100" in quantity_error.inner_text()
+    assert not Order.objects.exists() and customer.ledger_entries.count() == 1  # the demo's opening recharge
+    reason.wait_for(state="visible")  # the form shown again previews its figures at once
+    screenshot()
+
+    page.fill("#id_quantity", "2")
+    page.click("button[name=_save]")
+    page.wait_for_url(re.compile(r"/admin/orders/order/(\?.*)?$"))
+    assert Order.objects.get().quantity == 2

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
+from django.db.models.signals import pre_save
 from django.urls import reverse
 
 from customers.models import Customer, LedgerEntry
@@ -178,3 +180,50 @@ def test_customer_names_are_escaped(service_client):
     for url in (reverse("admin:customers_customer_changelist"), reverse("admin:customers_customer_change", args=[evil.pk])):
         html = service_client.get(url).content.decode()
         assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_a_login_account_taken_meanwhile_is_a_form_error_and_writes_nothing(service_client, customer):
+    """The form checked the account; another customer-service save ties it to someone else just before
+    this save reaches the login service (played here by a save signal): refused on the field, not a 500."""
+    free = role_user(CUSTOMERS, username="free")
+    other = CustomerFactory()
+
+    def taken_meanwhile(sender, instance, **kwargs):
+        Customer.objects.filter(pk=other.pk).update(user=free)
+
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = service_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    data.update({"name": "renamed", "login_account": free.pk, "ledger_entries-TOTAL_FORMS": "0", "ledger_entries-INITIAL_FORMS": "0"})
+    pre_save.connect(taken_meanwhile, sender=Customer)
+    try:
+        response = service_client.post(url, data)
+    finally:
+        pre_save.disconnect(taken_meanwhile, sender=Customer)
+    assert response.status_code == 200
+    assert "login_account" in response.context["adminform"].form.errors
+    assert not list(response.context["messages"])
+    customer.refresh_from_db()
+    other.refresh_from_db()
+    assert (customer.name, customer.user, other.user) == (form.initial["name"], None, None)  # all rolled back
+
+
+def test_a_username_taken_meanwhile_refuses_the_new_customer_whole(service_client, tier):
+    def taken_meanwhile(sender, instance, **kwargs):
+        UserFactory(username="zhang")
+
+    data = {
+        "name": "Zhang", "mobile": "13712345678", "email": "", "tier": tier.pk, "is_active": "on",
+        "login_create": "on", "login_username": "zhang", "login_password": "a-long-pass-123",
+        "ledger_entries-TOTAL_FORMS": "0", "ledger_entries-INITIAL_FORMS": "0",
+    }
+    pre_save.connect(taken_meanwhile, sender=Customer)
+    try:
+        response = service_client.post(reverse("admin:customers_customer_add"), data)
+    finally:
+        pre_save.disconnect(taken_meanwhile, sender=Customer)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.non_field_errors() and form.instance.pk is None
+    assert not Customer.objects.filter(mobile="13712345678").exists()
+    assert not User.objects.filter(username="zhang").exists()

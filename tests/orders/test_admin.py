@@ -7,10 +7,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from customers.errors import DomainError
 from customers.models import LedgerEntry
 from customers.services import balance_recharge
 from orders.models import Order
-from orders.services import order_place
+from orders.services import order_cancel, order_place, order_refund_complete, order_retry
 from rbac.roles import CUSTOMER_SERVICE, CUSTOMERS, OPERATIONS
 from tests.factories import CustomerFactory, ProductFactory, TierFactory
 from tests.roles import role_user
@@ -336,3 +337,64 @@ def test_customer_places_own_order_without_a_customer_field(client, product):
     assert client.post(url, data).status_code == 302
     assert client.post(url, data).status_code == 302
     assert list(Order.objects.values_list("customer_id", flat=True)) == [alice.pk]
+
+
+def test_a_refused_order_leaves_its_token_for_the_corrected_save(service_client, customer):
+    funded(customer)
+    product = ProductFactory(max_quantity=5)
+    refused = service_client.post(ADD_URL, order_post(customer, product, quantity="6"))
+    assert refused.status_code == 200 and "quantity" in refused.context["adminform"].form.errors
+    assert 'value="tok-1"' in refused.content.decode()  # the page shown again keeps the submission's token
+    assert not Order.objects.exists() and LedgerEntry.objects.count() == 1
+    assert service_client.post(ADD_URL, order_post(customer, product, quantity="5")).status_code == 302
+    assert service_client.post(ADD_URL, order_post(customer, product, quantity="5")).status_code == 302
+    order = Order.objects.get()
+    assert (order.quantity, LedgerEntry.objects.filter(kind="charge").count()) == (5, 1)
+
+
+def test_a_customers_refused_order_is_a_field_error_and_writes_nothing(client, db):
+    alice = funded(CustomerFactory())
+    client.force_login(role_user(CUSTOMERS, customer=alice))
+    product = ProductFactory(max_quantity=5)
+    data = {"product": product.pk, "quantity": "6", "target": "t", "idempotency_token": "my-1"}
+    response = client.post(reverse("admin:orders_myorder_add"), data)
+    assert response.status_code == 200 and "quantity" in response.context["adminform"].form.errors
+    assert not Order.objects.exists() and LedgerEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "action, role", [("cancel_selected", CUSTOMER_SERVICE), ("retry_selected", OPERATIONS), ("refund_owed_selected", OPERATIONS)]
+)
+def test_an_action_makes_no_query_per_selected_order_beyond_its_service_call(client, customer, product, action, role):
+    """What the action adds per selected order is its one service call: loading the selection is constant.
+    (Retry and refund refuse these pending orders: a refusal is a service call too.)"""
+    user = role_user(role)
+    client.force_login(user)
+    funded(customer, "1000.00")
+    orders = [order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None) for _ in range(23)]
+    service = {"cancel_selected": order_cancel, "retry_selected": order_retry, "refund_owed_selected": order_refund_complete}[action]
+    per_call = []
+    for order in orders[:3]:  # the service's own queries, called directly (the second and third alike)
+        with CaptureQueriesContext(connection) as one:
+            try:
+                service(order_id=order.pk, actor=user, address="127.0.0.1")
+            except DomainError:
+                pass
+        per_call.append(len(one))
+    assert per_call[1] == per_call[2]
+
+    def action_queries(selected):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(LIST_URL, {"action": action, "_selected_action": [o.pk for o in selected]})
+        assert response.status_code == 302
+        return len(queries)
+
+    two, eighteen = action_queries(orders[3:5]), action_queries(orders[5:23])
+    assert eighteen - two == (18 - 2) * per_call[2]
+
+
+def test_the_order_number_pattern_matches_what_the_service_makes():
+    from orders.admin import ORDER_NO_RE
+    from orders.services import order_no_new
+
+    assert ORDER_NO_RE.fullmatch(order_no_new())

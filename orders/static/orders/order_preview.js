@@ -1,5 +1,6 @@
 // Live price preview on the order add form: asks the admin's quote view whenever the customer,
-// product or quantity changes, and shows the figures (as text) or the reason the order would be refused.
+// product or quantity changes (and on load, for a form shown again after a refused save), and shows
+// the figures (as text) or the reason the order would be refused.
 (function () {
   "use strict";
   function setup() {
@@ -15,7 +16,7 @@
         dd.textContent = data.ok ? data[dd.dataset.key] : "–";
       });
       error.textContent = data.ok ? "" : data.error;
-      error.hidden = data.ok;
+      error.style.display = data.ok ? "none" : "";
     }
     function refresh() {
       var params = new URLSearchParams();
@@ -30,6 +31,7 @@
         input.addEventListener(type, function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
       });
     });
+    if (inputs.every(function (input) { return input.value; })) refresh();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setup);

@@ -1,0 +1,30 @@
+"""Form pieces for admin forms saved through services (see core.admin.ServiceSaveAdmin)."""
+
+import uuid
+
+from django import forms
+
+from core.errors import DomainError
+
+
+def idempotency_token_field() -> forms.CharField:
+    """A hidden token made when the form is first shown; a double-clicked Save sends it twice."""
+    return forms.CharField(widget=forms.HiddenInput, max_length=64, initial=lambda: uuid.uuid4().hex)
+
+
+class RefusalShownForm:
+    """A form that can show a service's refusal (a DomainError) on the field it concerns."""
+
+    def error_field(self, error: DomainError) -> str | None:
+        return getattr(error, "field", None)  # a field the error names (InvalidText), else above the form
+
+    def refusal_add(self, error: DomainError) -> None:
+        field = self.error_field(error)
+        self.add_error(field if field in self.fields else None, error.message)
+
+
+class ServiceSaveForm(RefusalShownForm, forms.ModelForm):
+    """An add form that only validates: the admin saves it with one service call, passing the acting
+    user (core.admin.ServiceSaveAdmin). The hidden token makes a double-clicked Save act once."""
+
+    idempotency_token = idempotency_token_field()
