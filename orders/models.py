@@ -230,9 +230,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.order_no
 
-    def available_statuses(self) -> tuple[str, ...]:
-        return self.TRANSITIONS[self.status]
-
 
 class MyOrder(Order):
     """A customer's own orders (the admin scopes it to the signed-in customer)."""

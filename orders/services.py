@@ -62,11 +62,6 @@ def quantity_parse(value) -> int:
     return quantity
 
 
-def unit_price_for(*, product: Product, quantity: int) -> Decimal:
-    """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    return price_list_load(product_id=product.pk).unit_price(quantity)
-
-
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
     if not customer.is_active:
         raise InactiveCustomer(_("Customer %(customer)s is inactive.") % {"customer": customer})
