@@ -27,20 +27,19 @@ from rbac.roles import CUSTOMERS
 from rbac.services import operation_record
 
 
-def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
+def customer_lock(*, customer_id: int) -> Customer:
     """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
     first (then the order's).
 
-    The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
-    unlike select_related's join, reads the shared tier row without locking it. `also_read` adds
-    more such subqueries (", (SELECT ...) AS name", set as attributes) to save their round trips.
-    Written as SQL because it runs on every order (see core.db).
+    The tier's discount comes along as `tier_discount_percent`, in a subquery: unlike select_related's
+    join, it reads the shared tier row without locking it, so one tier's customers never queue on it.
+    Written as SQL because it runs on every order (core.db).
     """
     customer = row_get(
         Customer,
         f"SELECT c.*, (SELECT t.discount_percent FROM {Tier._meta.db_table} t WHERE t.id = c.tier_id)"
-        f" AS tier_discount_percent{also_read} FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
-        [*also_read_params, customer_id],
+        f" AS tier_discount_percent FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
+        [customer_id],
     )
     customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
     return customer
@@ -81,7 +80,7 @@ def ledger_post(
     new_balance = customer.balance + amount
     customer.balance = new_balance
     row_update(customer, ["balance"])
-    entry = LedgerEntry(
+    return row_insert(LedgerEntry(
         customer=customer,
         kind=kind,
         amount=amount,
@@ -90,8 +89,7 @@ def ledger_post(
         created_by=actor,
         memo=memo,
         token=token,
-    )
-    return row_insert(entry)
+    ))
 
 
 def _balance_move(

@@ -156,13 +156,17 @@ class PricePolicy(models.Model):
         return deleted
 
 
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
 class Order(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        RUNNING = "running", _("running")
-        SUCCEEDED = "succeeded", _("succeeded")
-        FAILED = "failed", _("failed")
-        CANCELLED = "cancelled", _("cancelled")
+    # Outside the class so that Meta, which cannot see the class's names, builds its constraint from it.
+    Status = OrderStatus
 
     # The lifecycle: every allowed (from, to). Services refuse anything else.
     TRANSITIONS = {
@@ -222,7 +226,7 @@ class Order(models.Model):
                 name="order_discount_0_100",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "succeeded", "failed", "cancelled"]),
+                condition=Q(status__in=OrderStatus.values),
                 name="order_status_known",
             ),
         ]

@@ -1,8 +1,8 @@
 """A product's unit price for a quantity, from its price policies.
 
 Placing an order prices it from this process's copy of the product and its policies, kept while the
-product's revision, read in the statement that locks the customer, still matches. Reading them
-afresh for every order cost a round trip and two table reads: about a seventh of a placement.
+product's revision, read alone right after the customer's lock, still matches. Reading them afresh
+for every order cost a round trip and two table reads: about a seventh of a placement.
 """
 
 from dataclasses import dataclass
