@@ -70,9 +70,12 @@ def ledger_post(
     actor: AbstractBaseUser | None,
     order_id: int | None = None,
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     token: str | None = None,
 ) -> LedgerEntry:
-    """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger."""
+    """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger, with
+    a memo staff typed (`memo`) or one of LedgerEntry.Memo (`memo_code` and its `memo_params`)."""
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
     else:
@@ -88,6 +91,8 @@ def ledger_post(
         order_id=order_id,
         created_by=actor,
         memo=memo,
+        memo_code=memo_code,
+        memo_params=memo_params or {},
         token=token,
     ))
 

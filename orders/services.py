@@ -26,7 +26,7 @@ from customers.models import Customer, LedgerEntry
 from customers.money import MONEY_MAX, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
-from orders.models import Order, OrderEvent, Product
+from orders.models import Order, OrderEvent, OrderNote, Product, note_render, order_note
 from orders.pricing import PriceList, price_list, price_list_load
 from orders.queue import ready_queue_push
 from rbac.models import OperationLog
@@ -117,12 +117,17 @@ def _transition_check(*, order_no: str, from_status: str, to_status: str) -> Non
         )
 
 
-def _event_new(*, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str = "") -> OrderEvent:
-    return OrderEvent(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note)
+def _event_new(*, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str | dict = "") -> OrderEvent:
+    """An order's event; `note` is plain text (staff's, an agent's) or one of the platform's (order_note)."""
+    if isinstance(note, dict):
+        note = {"note_code": note["code"], "note_params": note["params"]}
+    else:
+        note = {"note": note}
+    return OrderEvent(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, **note)
 
 
 def _order_transition(
-    *, order: Order, to_status: str, actor=None, agent: str = "", note: str = "", **fields
+    *, order: Order, to_status: str, actor=None, agent: str = "", note: str | dict = "", **fields
 ) -> Order:
     """Move a locked order to `to_status` if the lifecycle table allows it: write the status and the
     `fields` that go with it, and record the event.
@@ -188,6 +193,7 @@ def _order_place_new(
     token,
     memo: str,
     action: str,
+    retry_of_id: int | None = None,
 ) -> Order:
     """order_place, recorded in the operation log as `action` (a retry is recorded as such)."""
     quantity = quantity_parse(quantity)
@@ -208,6 +214,7 @@ def _order_place_new(
                 token=token,
                 memo=memo,
                 action=action,
+                retry_of_id=retry_of_id,
             )
         except (IntegrityError, DomainError) as error:
             # The unique token, not a lookup on every order, detects a replay: the replayed insert
@@ -251,6 +258,7 @@ def _order_place(
     token: str,
     memo: str,
     action: str,
+    retry_of_id: int | None,
 ) -> Order:
     if not target:
         raise TargetMismatch(_("The target is required."))
@@ -274,6 +282,7 @@ def _order_place(
         created_by=actor,
         token=token,
         memo=memo,
+        retry_of_id=retry_of_id,
     )
     row_insert(order)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
@@ -345,8 +354,9 @@ def order_retry(*, order_id: int, actor: AbstractBaseUser | None, address: str |
         actor=actor,
         address=address,
         token=f"retry-{failed.order_no}",
-        memo=_("Retry of %(order_no)s") % {"order_no": failed.order_no},
+        memo="",
         action=OperationLog.Action.RETRY,
+        retry_of_id=failed.pk,
     )
 
 
@@ -389,7 +399,7 @@ def order_claim(*, agent: str, limit: int, lease_seconds: float, order_ids: list
         from_status=Status.PENDING,
         to_status=Status.RUNNING,
         agent=agent,
-        note_for=lambda order: _("attempt %(n)s") % {"n": order.attempts},
+        note_for=lambda order: order_note(OrderNote.ATTEMPT, n=order.attempts),
         lease_owner=agent,
         lease_expires_at=now + timedelta(seconds=lease_seconds),
         attempts=F("attempts") + 1,
@@ -430,33 +440,32 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.ORDER_RETRY_MAX_SECONDS))
 
 
-def _fail_or_retry(*, customer: Customer, order: Order, error: str, transient: bool, agent: str) -> Order:
+def _fail_or_retry(*, customer: Customer, order: Order, error: str | dict, transient: bool, agent: str) -> Order:
+    """`error`: the agent's text, or a note of the platform's (order_note). last_error keeps it in words."""
     if transient and order.attempts < order.product.attempts_allowed:
         return _order_transition(
             order=order,
             to_status=Status.PENDING,
             agent=agent,
-            note=_("retry after: %(error)s") % {"error": error},
-            last_error=error,
+            note=order_note(OrderNote.RETRY, error=error),
+            last_error=note_render(error),
             available_at=timezone.now() + retry_delay(order.attempts),
             **LEASE_CLEARED,
         )
     note = error
     try:
-        _order_refund(customer=customer, order=order, memo=error[:200])
+        _order_refund(customer=customer, order=order, memo_code=LedgerEntry.Memo.ORDER_FAILED)
     except BalanceLimitExceeded as refused:
         # Failed all the same: a running order would hold its agent and come back for ever. The
         # missing refund shows in last_error and in reconcile until order_refund_complete posts it.
-        note = _("%(error)s (the refund of %(amount)s was not posted: %(reason)s)") % {
-            "error": error, "amount": order.amount, "reason": refused.message
-        }
+        note = order_note(OrderNote.REFUND_NOT_POSTED, error=error, amount=str(order.amount), max=str(MONEY_MAX))
         logger.error("order %s failed without its refund: %s", order.order_no, refused.message)
     return _order_transition(
         order=order,
         to_status=Status.FAILED,
         agent=agent,
         note=note,
-        last_error=note,
+        last_error=note_render(note),
         finished_at=timezone.now(),
         **LEASE_CLEARED,
     )
@@ -483,9 +492,10 @@ def order_refund_complete(
         raise InvalidTransition(
             _("Order %(order_no)s is not a failed order waiting for its refund.") % {"order_no": order.order_no}
         )
-    note = _("refund of %(amount)s posted") % {"amount": order.amount}
-    _order_refund(customer=customer, order=order, actor=actor, memo=note)
+    amount = {"amount": str(order.amount)}
+    _order_refund(customer=customer, order=order, actor=actor, memo_code=LedgerEntry.Memo.REFUND_OWED, memo_params=amount)
     # The status stays failed: an event of its own, not a transition, records who posted the refund.
+    note = order_note(OrderNote.REFUND_POSTED, **amount)
     row_insert(_event_new(order=order, from_status=Status.FAILED, to_status=Status.FAILED, actor=actor, note=note))
     operation_record(
         actor=actor, address=address, action=OperationLog.Action.REFUND, obj=order, summary=f"+{order.amount}"
@@ -515,7 +525,7 @@ def order_requeue_expired() -> int:
             customer, order = _order_lock(order_id=order_id)
             if order.status != Status.RUNNING or order.lease_expires_at >= timezone.now():
                 continue  # renewed or finished meanwhile
-            error = _("Lease of %(agent)s expired.") % {"agent": order.lease_owner}
+            error = order_note(OrderNote.LEASE_EXPIRED, agent=order.lease_owner)
             _fail_or_retry(customer=customer, order=order, error=error, transient=True, agent=order.lease_owner)
             done += 1
     return done

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from core.db import row_get, row_insert, row_update
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,11 @@ def test_row_insert_keeps_the_database_constraints():
         row_insert(_order(customer, product, order_no="20261121120000000000003", token="token-3", quantity=0))
     assert Order.objects.count() == 1
 
+
+def test_json_fields_go_in_and_come_out_as_the_orm_writes_them():
+    order = row_insert(_order(CustomerFactory(), ProductFactory()))
+    params = {"error": {"code": "lease_expired", "params": {"agent": "a-1"}}, "amount": "10.00"}
+    event = row_insert(OrderEvent(order=order, to_status=Order.Status.PENDING, note_code="retry", note_params=params))
+    assert OrderEvent.objects.get(pk=event.pk).note_params == params
+    by_sql = row_get(OrderEvent, f"SELECT * FROM {OrderEvent._meta.db_table} WHERE id = %s", [event.pk])
+    assert by_sql.note_params == params
