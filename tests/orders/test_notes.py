@@ -5,12 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from customers.models import LedgerEntry
 from customers.services import balance_recharge
 from orders.models import NOTE_TEXTS, Order, OrderNote
 from orders.services import order_cancel, order_claim, order_fail, order_place, order_requeue_expired, order_retry
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 AGENT = "agent-1"
@@ -83,3 +85,16 @@ def test_every_code_has_its_words_in_both_languages():
             english = str(template)
         with translation.override("zh-hans"):
             assert str(template) != english, english
+
+
+def test_the_admin_shows_the_notes_and_memos_in_words(client, order):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    order_claim(agent=AGENT, limit=1, lease_seconds=60)
+    order_fail(order_id=order.pk, agent=AGENT, error="provider said no", transient=False)
+    order_page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "第 1 次尝试" in order_page and "provider said no" in order_page
+    ledger_page = client.get(reverse("admin:customers_ledgerentry_changelist")).content.decode()
+    assert "退款：订单执行失败" in ledger_page
+    retry = order_retry(order_id=order.pk, actor=None)
+    retry_page = client.get(reverse("admin:orders_order_change", args=[retry.pk])).content.decode()
+    assert order.order_no in retry_page
