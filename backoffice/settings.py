@@ -156,7 +156,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file (not :memory:) so threads and processes share one real database.
     _db["TEST"] = {"NAME": str(BASE_DIR / f"test_{os.environ.get('TEST_DB_SUFFIX', 'db')}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.mysql":
-    _db["ENGINE"] = "backoffice.mysql"  # Django's, with cheaper transaction starts
     _db["OPTIONS"] = {
         "charset": "utf8mb4",
         "isolation_level": "read committed",

@@ -58,7 +58,7 @@ from backoffice.management.commands.demo import GIVEN, PRODUCTS, SURNAMES, TIERS
 from customers.models import Customer, Tier  # noqa: E402
 from customers.money import quantize_money  # noqa: E402
 from orders.models import Order, PricePolicy, Product  # noqa: E402
-from orders.services import unit_price_for  # noqa: E402
+from orders.pricing import price_list_load  # noqa: E402
 
 FULL = {"small": (100, 10_000), "big": (10_000, 1_000_000)}
 QUICK = {"small": (20, 2_000), "big": (1_000, 100_000)}
@@ -176,8 +176,9 @@ def orders_load(name: str, count: int, customers, products) -> None:
     # One price snapshot per (product, quantity, tier), computed by the real pricing rule.
     prices = {}
     for product in products:
+        prices_of_product = price_list_load(product_id=product.pk)
         for quantity in range(product.min_quantity, min(product.max_quantity, 20) + 1):
-            unit = unit_price_for(product=product, quantity=quantity)
+            unit = prices_of_product.unit_price(quantity)
             list_amount = quantize_money(unit * quantity)
             for tier in Tier.objects.all():
                 amount = quantize_money(list_amount * (Decimal(100) - tier.discount_percent) / Decimal(100))

@@ -238,8 +238,9 @@ def raw_sql_loop(*, agent: str, batch: int) -> None:
             cursor.execute(f"SELECT id, order_no, attempts FROM orders_order WHERE id IN ({marks})", claimed)
             rows = cursor.fetchall()
             cursor.executemany(
-                "INSERT INTO orders_orderevent (order_id, from_status, to_status, agent, note, created_at) "
-                "VALUES (%s, 'pending', 'running', %s, '', NOW(6))",
+                "INSERT INTO orders_orderevent (order_id, from_status, to_status, agent, note, note_code, note_params,"
+                " created_at) "
+                "VALUES (%s, 'pending', 'running', %s, '', '', '{}', NOW(6))",
                 [(pk, agent) for pk, _, _ in rows],
             )
             cursor.execute("COMMIT")
@@ -257,8 +258,9 @@ def raw_sql_loop(*, agent: str, batch: int) -> None:
                     [pk, agent],
                 )
                 cursor.execute(
-                    "INSERT INTO orders_orderevent (order_id, from_status, to_status, agent, note, created_at) "
-                    "VALUES (%s, 'running', 'succeeded', %s, '', NOW(6))",
+                    "INSERT INTO orders_orderevent (order_id, from_status, to_status, agent, note, note_code, note_params,"
+                " created_at) "
+                    "VALUES (%s, 'running', 'succeeded', %s, '', '', '{}', NOW(6))",
                     [pk, agent],
                 )
                 cursor.execute("COMMIT")

@@ -193,7 +193,8 @@ class RawPlacer:
             order_id = cursor.lastrowid
             cursor.execute(
                 "INSERT INTO customers_ledgerentry (customer_id, kind, amount, balance_after, order_id,"
-                " created_by_id, created_at, memo) VALUES (%s, 'charge', %s, %s, %s, %s, %s, '')",
+                " created_by_id, created_at, memo, memo_code, memo_params)"
+                " VALUES (%s, 'charge', %s, %s, %s, %s, %s, '', '', '{}')",
                 (customer_id, -self.amount, new_balance, order_id, self.actor_id, now),
             )
             self.db.commit()

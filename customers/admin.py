@@ -52,7 +52,7 @@ class RecentLedgerFormSet(BaseInlineFormSet):
 class RecentLedgerInline(ReadOnly, admin.TabularInline):
     model = LedgerEntry
     formset = RecentLedgerFormSet
-    fields = ("created_at", "kind", "amount", "balance_after", "order", "memo")
+    fields = ("created_at", "kind", "amount", "balance_after", "order", "memo_text")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -123,6 +123,7 @@ class LedgerEntryResource(resources.ModelResource):
     customer = fields.Field(attribute="customer__name", column_name=_("customer"))
     mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
     order = fields.Field(attribute="order__order_no", column_name=_("order number"))
+    memo = fields.Field(attribute="memo_text", column_name=_("memo"))
 
     class Meta:
         model = LedgerEntry
@@ -132,7 +133,7 @@ class LedgerEntryResource(resources.ModelResource):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
-    list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo")
+    list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo_text")
     list_select_related = ("customer", "order", "created_by")
     list_filter = ("kind", "created_at")
     search_fields = ("customer__name", "customer__mobile")
@@ -204,7 +205,7 @@ class DebitAdmin(BalanceMoveAdmin):
 class MyLedgerEntryAdmin(BigListMixin, ReadOnlyAdmin):
     """A customer's own ledger; anything else is not found."""
 
-    list_display = ("created_at", "kind", "amount", "balance_after", "order", "memo")
+    list_display = ("created_at", "kind", "amount", "balance_after", "order", "memo_text")
     list_select_related = ("order",)
     list_filter = ("kind", "created_at")
 

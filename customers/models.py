@@ -81,6 +81,18 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", _("charge")
         REFUND = "refund", _("refund")
 
+    class Memo(models.TextChoices):
+        """The memos the platform writes, stored as a code and its parameters and put into words when
+        shown (each reader in their own language); staff's memos are plain text in `memo`."""
+
+        ORDER_FAILED = "order_failed", _("refund of a failed order")
+        REFUND_OWED = "refund_owed", _("owed refund posted")
+
+    MEMO_TEXTS = {
+        Memo.ORDER_FAILED: _("refund: the order failed"),
+        Memo.REFUND_OWED: _("refund of %(amount)s posted"),
+    }
+
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("customer")
     )
@@ -98,6 +110,8 @@ class LedgerEntry(models.Model):
     created_by = user_reference(_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     memo = models.CharField(_("memo"), max_length=200, blank=True)
+    memo_code = models.CharField(_("memo code"), max_length=20, blank=True, choices=Memo.choices)
+    memo_params = models.JSONField(_("memo parameters"), default=dict, blank=True)
     # Idempotency token of the submission that created a recharge or debit (orders keep their own).
     token = models.CharField(_("idempotency token"), max_length=64, null=True, blank=True, unique=True)
 
@@ -136,6 +150,12 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount}"
+
+    @property
+    def memo_text(self) -> str:
+        return self.MEMO_TEXTS[self.memo_code] % self.memo_params if self.memo_code else self.memo
+
+    memo_text.fget.short_description = _("memo")
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:

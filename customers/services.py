@@ -27,20 +27,19 @@ from rbac.roles import CUSTOMERS
 from rbac.services import operation_record
 
 
-def customer_lock(*, customer_id: int, also_read: str = "", also_read_params=()) -> Customer:
+def customer_lock(*, customer_id: int) -> Customer:
     """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
     first (then the order's).
 
-    The tier's discount comes along as `tier_discount_percent` in the same statement: a subquery,
-    unlike select_related's join, reads the shared tier row without locking it. `also_read` adds
-    more such subqueries (", (SELECT ...) AS name", set as attributes) to save their round trips.
-    Written as SQL because it runs on every order (see core.db).
+    The tier's discount comes along as `tier_discount_percent`, in a subquery: unlike select_related's
+    join, it reads the shared tier row without locking it, so one tier's customers never queue on it.
+    Written as SQL because it runs on every order (core.db).
     """
     customer = row_get(
         Customer,
         f"SELECT c.*, (SELECT t.discount_percent FROM {Tier._meta.db_table} t WHERE t.id = c.tier_id)"
-        f" AS tier_discount_percent{also_read} FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
-        [*also_read_params, customer_id],
+        f" AS tier_discount_percent FROM {Customer._meta.db_table} c WHERE c.id = %s {row_lock_sql()}",
+        [customer_id],
     )
     customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
     return customer
@@ -71,9 +70,12 @@ def ledger_post(
     actor: AbstractBaseUser | None,
     order_id: int | None = None,
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     token: str | None = None,
 ) -> LedgerEntry:
-    """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger."""
+    """Apply a signed amount to a customer locked by `customer_lock` and record it in the ledger, with
+    a memo staff typed (`memo`) or one of LedgerEntry.Memo (`memo_code` and its `memo_params`)."""
     if amount < 0:
         balance_sufficient_check(customer=customer, amount=-amount)
     else:
@@ -81,7 +83,7 @@ def ledger_post(
     new_balance = customer.balance + amount
     customer.balance = new_balance
     row_update(customer, ["balance"])
-    entry = LedgerEntry(
+    return row_insert(LedgerEntry(
         customer=customer,
         kind=kind,
         amount=amount,
@@ -89,9 +91,10 @@ def ledger_post(
         order_id=order_id,
         created_by=actor,
         memo=memo,
+        memo_code=memo_code,
+        memo_params=memo_params or {},
         token=token,
-    )
-    return row_insert(entry)
+    ))
 
 
 def _balance_move(

@@ -74,7 +74,7 @@ class OrderResource(resources.ModelResource):
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
-    fields = ("created_at", "from_status", "to_status", "actor", "agent", "note")
+    fields = ("created_at", "from_status", "to_status", "actor", "agent", "note_text")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -105,7 +105,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     resource_classes = [OrderResource]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
-        (None, {"fields": ("order_no", "status_badge", "customer", "product", "quantity", "target", "memo")}),
+        (None, {"fields": ("order_no", "status_badge", "customer", "product", "quantity", "target", "memo", "retry_of")}),
         (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
         (_("Execution"), {"fields": ("attempts", "lease_owner", "started_at", "finished_at", "last_error", "result")}),
         (_("Audit"), {"fields": ("created_by", "created_at", "updated_at")}),
@@ -292,11 +292,15 @@ class MyOrderAdmin(OrderAdmin):
     search_help_text = _("Order number (exact).")
     add_fields = ("product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
-        (None, {"fields": ("order_no", "status_badge", "product", "quantity", "target", "memo")}),
+        (None, {"fields": ("order_no", "status_badge", "product", "quantity", "target", "memo", "retry_of_number")}),
         (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
         (_("Result"), {"fields": ("finished_at", "result")}),
         (None, {"fields": ("created_at",)}),
     )
+
+    @admin.display(description=_("retry of"))
+    def retry_of_number(self, obj):
+        return obj.retry_of.order_no if obj.retry_of_id else "-"  # plain: staff's order page is not theirs
 
     def get_queryset(self, request):
         customer = customer_of(request.user)

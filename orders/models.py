@@ -246,13 +246,17 @@ def price_policy_raw_save_revise(sender, instance, raw, **kwargs):
         Product.revise(instance.product_id, *stored)
 
 
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
 class Order(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        RUNNING = "running", _("running")
-        SUCCEEDED = "succeeded", _("succeeded")
-        FAILED = "failed", _("failed")
-        CANCELLED = "cancelled", _("cancelled")
+    # Outside the class so that Meta, which cannot see the class's names, builds its constraint from it.
+    Status = OrderStatus
 
     # The lifecycle: every allowed (from, to). Services refuse anything else.
     TRANSITIONS = {
@@ -291,6 +295,16 @@ class Order(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
     result = models.TextField(_("result"), blank=True, editable=False)
+    # A retry is a new order placed for a failed one (order_retry); each failed order is retried once.
+    retry_of = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retried_as",
+        editable=False,
+        verbose_name=_("retry of"),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -312,16 +326,13 @@ class Order(models.Model):
                 name="order_discount_0_100",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "succeeded", "failed", "cancelled"]),
+                condition=Q(status__in=OrderStatus.values),
                 name="order_status_known",
             ),
         ]
 
     def __str__(self) -> str:
         return self.order_no
-
-    def available_statuses(self) -> tuple[str, ...]:
-        return self.TRANSITIONS[self.status]
 
 
 class MyOrder(Order):
@@ -333,8 +344,42 @@ class MyOrder(Order):
         verbose_name_plural = _("my orders")
 
 
+class OrderNote(models.TextChoices):
+    """The notes the platform writes on status changes. Stored as a code and its parameters and put
+    into words when shown, so each reader sees them in their own language."""
+
+    ATTEMPT = "attempt", _("attempt started")
+    RETRY = "retry", _("retry after a failure")
+    LEASE_EXPIRED = "lease_expired", _("lease expired")
+    REFUND_NOT_POSTED = "refund_not_posted", _("failed without its refund")
+    REFUND_POSTED = "refund_posted", _("owed refund posted")
+
+
+NOTE_TEXTS = {
+    OrderNote.ATTEMPT: _("attempt %(n)s"),
+    OrderNote.RETRY: _("retry after: %(error)s"),
+    OrderNote.LEASE_EXPIRED: _("Lease of %(agent)s expired."),
+    OrderNote.REFUND_NOT_POSTED: _("%(error)s (the refund of %(amount)s was not posted: the balance would pass the largest balance, %(max)s)"),
+    OrderNote.REFUND_POSTED: _("refund of %(amount)s posted"),
+}
+
+
+def order_note(code: str, **params) -> dict:
+    """A note the platform writes: its code and parameters (plain values, or notes themselves)."""
+    return {"code": code, "params": params}
+
+
+def note_render(note) -> str:
+    """A note in the active language; plain text (an agent's error, a note staff typed) and plain
+    values as they are."""
+    if not isinstance(note, dict):
+        return note
+    return NOTE_TEXTS[note["code"]] % {name: note_render(value) for name, value in note["params"].items()}
+
+
 class OrderEvent(models.Model):
-    """One status change: who (a user or an agent), when, from, to, and why."""
+    """One status change: who (a user or an agent), when, from, to, and why: a note staff or an agent
+    typed, or one of the platform's (note_code with its note_params)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
     from_status = models.CharField(_("from"), max_length=10, blank=True, choices=Order.Status.choices)
@@ -342,6 +387,8 @@ class OrderEvent(models.Model):
     actor = user_reference(_("by user"))
     agent = models.CharField(_("by agent"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
+    note_code = models.CharField(_("note code"), max_length=20, blank=True, choices=OrderNote.choices)
+    note_params = models.JSONField(_("note parameters"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
@@ -351,3 +398,9 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def note_text(self) -> str:
+        return note_render(order_note(self.note_code, **self.note_params) if self.note_code else self.note)
+
+    note_text.fget.short_description = _("note")

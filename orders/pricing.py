@@ -1,10 +1,10 @@
 """A product's unit price for a quantity, from its price policies.
 
 Placing an order prices it from this process's copy of the product and its policies, kept while the
-product's revision, read in the statement that locks the customer, still matches. Reading them
-afresh for every order costs two statements: measured in bench/order_place.py's harness, placements
-ran at 0.48-0.69x the rate of the copy's. Every write to a product or its policies renews the
-revision in its own transaction; Product.revision says how, and which writes must do it by hand.
+product's revision, read alone right after the customer's lock, still matches. Reading them afresh
+for every order costs a round trip and two table reads: measured in bench/order_place.py's harness,
+placements ran at 0.48-0.69x the rate of the copy's. Every write to a product or its policies renews
+the revision in its own transaction; Product.revision says how, and which writes must do it by hand.
 """
 
 from dataclasses import dataclass

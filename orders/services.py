@@ -19,14 +19,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import cursor_shared, row_get, row_insert, row_lock_sql, row_update
+from core.db import row_get, row_insert, row_lock_sql, row_update
 from core.validators import text_plain_check
 from customers.errors import BalanceLimitExceeded, DomainError, IdempotencyConflict, InactiveCustomer
 from customers.models import Customer, LedgerEntry
 from customers.money import MONEY_MAX, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
-from orders.models import Order, OrderEvent, Product
+from orders.models import Order, OrderEvent, OrderNote, Product, note_render, order_note
 from orders.pricing import PriceList, price_list, price_list_load
 from orders.queue import ready_queue_push
 from rbac.models import OperationLog
@@ -60,11 +60,6 @@ def quantity_parse(value) -> int:
     if quantity <= 0:
         raise InvalidQuantity(_("The quantity must be greater than zero."))
     return quantity
-
-
-def unit_price_for(*, product: Product, quantity: int) -> Decimal:
-    """The price policy with the largest min_quantity <= quantity, else the product's unit price."""
-    return price_list_load(product_id=product.pk).unit_price(quantity)
 
 
 def _order_rules_check(*, customer: Customer, product: Product, quantity: int, target: str | None = None) -> None:
@@ -111,20 +106,65 @@ def order_no_new() -> str:
     return f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}{secrets.randbelow(10**6):06d}"
 
 
-def _event_record(
-    *, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str = ""
-) -> None:
-    row_insert(
-        OrderEvent(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note)
-    )
+# --- the one writer of order status --------------------------------------------------------------
 
 
-def _transition_check(*, order: Order, to_status: str) -> None:
-    if to_status not in Order.TRANSITIONS[order.status]:
+def _transition_check(*, order_no: str, from_status: str, to_status: str) -> None:
+    if to_status not in Order.TRANSITIONS[from_status]:
         raise InvalidTransition(
             _("Order %(order_no)s is %(status)s; it cannot become %(to)s.")
-            % {"order_no": order.order_no, "status": order.get_status_display(), "to": Status(to_status).label}
+            % {"order_no": order_no, "status": Status(from_status).label, "to": Status(to_status).label}
         )
+
+
+def _event_new(*, order: Order, from_status: str, to_status: str, actor=None, agent: str = "", note: str | dict = "") -> OrderEvent:
+    """An order's event; `note` is plain text (staff's, an agent's) or one of the platform's (order_note)."""
+    if isinstance(note, dict):
+        note = {"note_code": note["code"], "note_params": note["params"]}
+    else:
+        note = {"note": note}
+    return OrderEvent(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, **note)
+
+
+def _order_transition(
+    *, order: Order, to_status: str, actor=None, agent: str = "", note: str | dict = "", **fields
+) -> Order:
+    """Move a locked order to `to_status` if the lifecycle table allows it: write the status and the
+    `fields` that go with it, and record the event.
+
+    The caller holds the order's row lock, taken after its customer's where money moves (_order_lock).
+    """
+    from_status = order.status
+    _transition_check(order_no=order.order_no, from_status=from_status, to_status=to_status)
+    order.status = to_status
+    for name, value in fields.items():
+        setattr(order, name, value)
+    row_update(order, ["status", *fields, "updated_at"])
+    row_insert(_event_new(order=order, from_status=from_status, to_status=to_status, actor=actor, agent=agent, note=note))
+    return order
+
+
+def _orders_transition(
+    *, order_ids: list[int], from_status: str, to_status: str, agent: str, note_for, **fields
+) -> list[Order]:
+    """_order_transition for many orders at once (the agent's claim): one conditional UPDATE of those
+    still in `from_status`, one INSERT of their events. Returns the orders it moved, products loaded.
+
+    Rows another transaction moved first are left out by the UPDATE's WHERE, so two callers never
+    both move one order; the moved rows are found again by the values just written.
+    """
+    _transition_check(order_no="", from_status=from_status, to_status=to_status)
+    now = timezone.now()
+    Order.objects.filter(pk__in=order_ids, status=from_status).update(status=to_status, updated_at=now, **fields)
+    written = {name: value for name, value in fields.items() if not hasattr(value, "resolve_expression")}
+    moved = list(
+        Order.objects.select_related("product").filter(pk__in=order_ids, status=to_status, **written).order_by("id")
+    )
+    OrderEvent.objects.bulk_create(
+        _event_new(order=order, from_status=from_status, to_status=to_status, agent=agent, note=note_for(order))
+        for order in moved
+    )
+    return moved
 
 
 def order_place(
@@ -143,7 +183,17 @@ def order_place(
 
 
 def _order_place_new(
-    *, customer_id: int, product_id: int, quantity, target: str, actor, address, token, memo: str, action: str
+    *,
+    customer_id: int,
+    product_id: int,
+    quantity,
+    target: str,
+    actor,
+    address,
+    token,
+    memo: str,
+    action: str,
+    retry_of_id: int | None = None,
 ) -> Order:
     """order_place, recorded in the operation log as `action` (a retry is recorded as such)."""
     quantity = quantity_parse(quantity)
@@ -164,6 +214,7 @@ def _order_place_new(
                 token=token,
                 memo=memo,
                 action=action,
+                retry_of_id=retry_of_id,
             )
         except (IntegrityError, DomainError) as error:
             # The unique token, not a lookup on every order, detects a replay: the replayed insert
@@ -195,7 +246,6 @@ def _order_replayed(*, token: str, customer_id: int, product_id: int, quantity: 
 
 
 @transaction.atomic
-@cursor_shared()
 def _order_place(
     *,
     order_no: str,
@@ -208,17 +258,12 @@ def _order_place(
     token: str,
     memo: str,
     action: str,
+    retry_of_id: int | None,
 ) -> Order:
     if not target:
         raise TargetMismatch(_("The target is required."))
-    # The product's revision comes with the lock, so the price list is this process's copy unless
-    # the product or its policies changed (orders.pricing).
-    customer = customer_lock(
-        customer_id=customer_id,
-        also_read=f", (SELECT p.revision FROM {Product._meta.db_table} p WHERE p.id = %s) AS product_revision",
-        also_read_params=[product_id],
-    )
-    prices = price_list(product_id=product_id, revision=customer.product_revision)
+    customer = customer_lock(customer_id=customer_id)
+    prices = price_list(product_id=product_id, revision=_product_revision(product_id=product_id))
     product = prices.product
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
     quote = _quote(prices=prices, quantity=quantity, discount=customer.tier_discount_percent, balance=customer.balance)
@@ -237,26 +282,41 @@ def _order_place(
         created_by=actor,
         token=token,
         memo=memo,
+        retry_of_id=retry_of_id,
     )
     row_insert(order)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
-    _event_record(order=order, from_status="", to_status=Status.PENDING, actor=actor)
+    row_insert(_event_new(order=order, from_status="", to_status=Status.PENDING, actor=actor))  # born, not moved
     summary = f"{product.code} × {quantity} = {order.amount}"
     operation_record(actor=actor, address=address, action=action, obj=order, summary=summary)
     transaction.on_commit(lambda: ready_queue_push(order.pk))
     return order
 
 
+def _product_revision(*, product_id: int) -> int | None:
+    """The product's revision alone (orders.pricing), in one small statement: a plain read, so
+    customers buying one product never queue on its row. Read after the customer's lock, it is at
+    least as recent as the lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT revision FROM {Product._meta.db_table} WHERE id = %s", [product_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _order_row_lock(*, order_id: int) -> Order:
+    """The order, its row locked (its product is read when needed, unlocked)."""
+    return row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])
+
+
 def _order_lock(*, order_id: int) -> tuple[Customer, Order]:
     """Lock the order's customer, then the order itself (the platform's lock order)."""
     customer_id = Order.objects.filter(pk=order_id).values_list("customer_id", flat=True).get()
     customer = customer_lock(customer_id=customer_id)
-    order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
-    return customer, order
+    return customer, _order_row_lock(order_id=order_id)
 
 
-def _order_refund(*, customer: Customer, order: Order, actor=None, memo: str = "") -> None:
-    ledger_post(customer=customer, kind=LedgerEntry.Kind.REFUND, amount=order.amount, actor=actor, order_id=order.pk, memo=memo)
+def _order_refund(*, customer: Customer, order: Order, actor=None, **memo) -> None:
+    ledger_post(customer=customer, kind=LedgerEntry.Kind.REFUND, amount=order.amount, actor=actor, order_id=order.pk, **memo)
 
 
 @transaction.atomic
@@ -265,12 +325,8 @@ def order_cancel(
 ) -> Order:
     """Cancel a pending order and refund it. A running or finished order cannot be cancelled."""
     customer, order = _order_lock(order_id=order_id)
-    _transition_check(order=order, to_status=Status.CANCELLED)
-    order.status = Status.CANCELLED
-    order.finished_at = timezone.now()
-    order.save(update_fields=["status", "finished_at", "updated_at"])
+    _order_transition(order=order, to_status=Status.CANCELLED, actor=actor, note=note, finished_at=timezone.now())
     _order_refund(customer=customer, order=order, actor=actor, memo=note)
-    _event_record(order=order, from_status=Status.PENDING, to_status=Status.CANCELLED, actor=actor, note=note)
     operation_record(
         actor=actor, address=address, action=OperationLog.Action.CANCEL, obj=order, summary=f"+{order.amount}"
     )
@@ -298,8 +354,9 @@ def order_retry(*, order_id: int, actor: AbstractBaseUser | None, address: str |
         actor=actor,
         address=address,
         token=f"retry-{failed.order_no}",
-        memo=_("Retry of %(order_no)s") % {"order_no": failed.order_no},
+        memo="",
         action=OperationLog.Action.RETRY,
+        retry_of_id=failed.pk,
     )
 
 
@@ -337,25 +394,18 @@ def order_claim(*, agent: str, limit: int, lease_seconds: float, order_ids: list
         ids += sorted(locked.values_list("id", flat=True))
     if not ids:
         return []
-    lease_expires_at = now + timedelta(seconds=lease_seconds)
-    Order.objects.filter(pk__in=ids, status=Status.PENDING).update(
-        status=Status.RUNNING,
+    return _orders_transition(
+        order_ids=ids,
+        from_status=Status.PENDING,
+        to_status=Status.RUNNING,
+        agent=agent,
+        note_for=lambda order: order_note(OrderNote.ATTEMPT, n=order.attempts),
         lease_owner=agent,
-        lease_expires_at=lease_expires_at,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
         attempts=F("attempts") + 1,
         started_at=now,
         available_at=None,
     )
-    claimed = list(
-        Order.objects.select_related("product").filter(
-            pk__in=ids, status=Status.RUNNING, lease_owner=agent, lease_expires_at=lease_expires_at
-        ).order_by("id")
-    )
-    OrderEvent.objects.bulk_create(
-        OrderEvent(order=order, from_status=Status.PENDING, to_status=Status.RUNNING, agent=agent, note=_("attempt %(n)s") % {"n": order.attempts})
-        for order in claimed
-    )
-    return claimed
 
 
 def order_lease_renew(*, agent: str, order_ids: list[int], lease_seconds: float) -> int:
@@ -372,24 +422,16 @@ def _held_check(*, order: Order, agent: str) -> None:
         )
 
 
-def _lease_clear(order: Order) -> None:
-    order.lease_owner = ""
-    order.lease_expires_at = None
+LEASE_CLEARED = {"lease_owner": "", "lease_expires_at": None}
 
 
 @transaction.atomic
-@cursor_shared()
 def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
-    # The agent's path for nearly every order, so its statements skip the ORM (see core.db).
-    order = row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])
+    order = _order_row_lock(order_id=order_id)  # no money moves: the order's lock alone
     _held_check(order=order, agent=agent)
-    order.status = Status.SUCCEEDED
-    order.result = result
-    order.finished_at = timezone.now()
-    _lease_clear(order)
-    row_update(order, ["status", "result", "finished_at", "lease_owner", "lease_expires_at", "updated_at"])
-    _event_record(order=order, from_status=Status.RUNNING, to_status=Status.SUCCEEDED, agent=agent)
-    return order
+    return _order_transition(
+        order=order, to_status=Status.SUCCEEDED, agent=agent, result=result, finished_at=timezone.now(), **LEASE_CLEARED
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -398,29 +440,35 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.ORDER_RETRY_MAX_SECONDS))
 
 
-def _fail_or_retry(*, customer: Customer, order: Order, error: str, transient: bool, agent: str) -> Order:
-    order.last_error = error
-    _lease_clear(order)
+def _fail_or_retry(*, customer: Customer, order: Order, error: str | dict, transient: bool, agent: str) -> Order:
+    """`error`: the agent's text, or a note of the platform's (order_note). last_error keeps it in words."""
     if transient and order.attempts < order.product.attempts_allowed:
-        order.status = Status.PENDING
-        order.available_at = timezone.now() + retry_delay(order.attempts)
-        note = _("retry after: %(error)s") % {"error": error}
-    else:
-        order.status = Status.FAILED
-        order.finished_at = timezone.now()
-        note = error
-        try:
-            _order_refund(customer=customer, order=order, memo=error[:200])
-        except BalanceLimitExceeded as refused:
-            # Failed all the same: a running order would hold its agent and come back for ever. The
-            # missing refund shows in last_error and in reconcile until order_refund_complete posts it.
-            note = order.last_error = _("%(error)s (the refund of %(amount)s was not posted: %(reason)s)") % {
-                "error": error, "amount": order.amount, "reason": refused.message
-            }
-            logger.error("order %s failed without its refund: %s", order.order_no, refused.message)
-    order.save()
-    _event_record(order=order, from_status=Status.RUNNING, to_status=order.status, agent=agent, note=note)
-    return order
+        return _order_transition(
+            order=order,
+            to_status=Status.PENDING,
+            agent=agent,
+            note=order_note(OrderNote.RETRY, error=error),
+            last_error=note_render(error),
+            available_at=timezone.now() + retry_delay(order.attempts),
+            **LEASE_CLEARED,
+        )
+    note = error
+    try:
+        _order_refund(customer=customer, order=order, memo_code=LedgerEntry.Memo.ORDER_FAILED)
+    except BalanceLimitExceeded as refused:
+        # Failed all the same: a running order would hold its agent and come back for ever. The
+        # missing refund shows in last_error and in reconcile until order_refund_complete posts it.
+        note = order_note(OrderNote.REFUND_NOT_POSTED, error=error, amount=str(order.amount), max=str(MONEY_MAX))
+        logger.error("order %s failed without its refund: %s", order.order_no, refused.message)
+    return _order_transition(
+        order=order,
+        to_status=Status.FAILED,
+        agent=agent,
+        note=note,
+        last_error=note_render(note),
+        finished_at=timezone.now(),
+        **LEASE_CLEARED,
+    )
 
 
 @transaction.atomic
@@ -444,9 +492,11 @@ def order_refund_complete(
         raise InvalidTransition(
             _("Order %(order_no)s is not a failed order waiting for its refund.") % {"order_no": order.order_no}
         )
-    note = _("refund of %(amount)s posted") % {"amount": order.amount}
-    _order_refund(customer=customer, order=order, actor=actor, memo=note)
-    _event_record(order=order, from_status=Status.FAILED, to_status=Status.FAILED, actor=actor, note=note)
+    amount = {"amount": str(order.amount)}
+    _order_refund(customer=customer, order=order, actor=actor, memo_code=LedgerEntry.Memo.REFUND_OWED, memo_params=amount)
+    # The status stays failed: an event of its own, not a transition, records who posted the refund.
+    note = order_note(OrderNote.REFUND_POSTED, **amount)
+    row_insert(_event_new(order=order, from_status=Status.FAILED, to_status=Status.FAILED, actor=actor, note=note))
     operation_record(
         actor=actor, address=address, action=OperationLog.Action.REFUND, obj=order, summary=f"+{order.amount}"
     )
@@ -456,14 +506,11 @@ def order_refund_complete(
 @transaction.atomic
 def order_release(*, order_id: int, agent: str, note: str = "") -> Order:
     """Give a claimed order back untouched (agent shutting down); the attempt is not counted."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = _order_row_lock(order_id=order_id)  # no money moves: the order's lock alone
     _held_check(order=order, agent=agent)
-    order.status = Status.PENDING
-    order.attempts = max(order.attempts - 1, 0)
-    _lease_clear(order)
-    order.save(update_fields=["status", "attempts", "lease_owner", "lease_expires_at", "updated_at"])
-    _event_record(order=order, from_status=Status.RUNNING, to_status=Status.PENDING, agent=agent, note=note)
-    return order
+    return _order_transition(
+        order=order, to_status=Status.PENDING, agent=agent, note=note, attempts=max(order.attempts - 1, 0), **LEASE_CLEARED
+    )
 
 
 def order_requeue_expired() -> int:
@@ -478,7 +525,7 @@ def order_requeue_expired() -> int:
             customer, order = _order_lock(order_id=order_id)
             if order.status != Status.RUNNING or order.lease_expires_at >= timezone.now():
                 continue  # renewed or finished meanwhile
-            error = _("Lease of %(agent)s expired.") % {"agent": order.lease_owner}
+            error = order_note(OrderNote.LEASE_EXPIRED, agent=order.lease_owner)
             _fail_or_retry(customer=customer, order=order, error=error, transient=True, agent=order.lease_owner)
             done += 1
     return done

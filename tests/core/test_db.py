@@ -4,10 +4,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from core.db import cursor_shared, row_get, row_insert, row_update
-from orders.models import Order
+from core.db import row_get, row_insert, row_update
+from orders.models import Order, OrderEvent
 from tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,59 +70,10 @@ def test_row_insert_keeps_the_database_constraints():
     assert Order.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "mysql", reason="the START TRANSACTION backend is MariaDB/MySQL's")
-@pytest.mark.django_db(transaction=True)
-def test_atomic_blocks_start_one_transaction_and_roll_back():
-    def session() -> tuple[int, int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT @@in_transaction, @@autocommit")
-            return cursor.fetchone()
-
-    customer, product = CustomerFactory(), ProductFactory()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        # Opened by START TRANSACTION: autocommit was never switched off, so nothing switches it back.
-        assert session() == (1, 1)
-        row_insert(_order(customer, product))
-        raise RuntimeError("roll back")
-    assert session() == (0, 1)
-    assert not Order.objects.exists()
-    with transaction.atomic():
-        row_insert(_order(customer, product))
-    assert session() == (0, 1) and Order.objects.count() == 1
-
-
-def _cursors_used(run) -> list:
-    used = []
-
-    def note_cursor(execute, sql, params, many, context):
-        used.append(context["cursor"])
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(note_cursor):
-        run()
-    return used
-
-
-def test_statements_in_a_cursor_shared_block_run_on_one_cursor():
-    customer, product = CustomerFactory(), ProductFactory()
-
-    def two_inserts(run):
-        row_insert(_order(customer, product, order_no=f"{run}1", token=f"{run}1"))
-        row_insert(_order(customer, product, order_no=f"{run}2", token=f"{run}2"))
-
-    def two_inserts_shared():
-        with cursor_shared():
-            two_inserts("shared")
-
-    apart, shared = _cursors_used(lambda: two_inserts("apart")), _cursors_used(two_inserts_shared)
-    assert len(apart) == 2 and apart[0] is not apart[1]
-    assert len(shared) == 2 and shared[0] is shared[1]
-
-
-def test_a_failed_statement_leaves_no_shared_cursor_behind():
-    customer, product = CustomerFactory(), ProductFactory()
-    with pytest.raises(IntegrityError), transaction.atomic(), cursor_shared():
-        row_insert(_order(customer, product, token="same"))
-        row_insert(_order(customer, product, order_no="2", token="same"))
-    row_insert(_order(customer, product, token="other"))  # on the block's closed cursor, had it stayed
-    assert Order.objects.filter(token="other").exists()
+def test_json_fields_go_in_and_come_out_as_the_orm_writes_them():
+    order = row_insert(_order(CustomerFactory(), ProductFactory()))
+    params = {"error": {"code": "lease_expired", "params": {"agent": "a-1"}}, "amount": "10.00"}
+    event = row_insert(OrderEvent(order=order, to_status=Order.Status.PENDING, note_code="retry", note_params=params))
+    assert OrderEvent.objects.get(pk=event.pk).note_params == params
+    by_sql = row_get(OrderEvent, f"SELECT * FROM {OrderEvent._meta.db_table} WHERE id = %s", [event.pk])
+    assert by_sql.note_params == params

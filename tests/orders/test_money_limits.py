@@ -89,7 +89,8 @@ def test_a_failure_whose_refund_would_pass_the_maximum_still_fails_flagged(custo
     failed.refresh_from_db()
     assert failed.last_error.startswith("endpoint said no (the refund of 10.00 was not posted: ")
     assert refunds(failed) == 0
-    assert OrderEvent.objects.get(order=order, to_status=Status.FAILED).note == failed.last_error
+    with translation.override("en"):
+        assert OrderEvent.objects.get(order=order, to_status=Status.FAILED).note_text == failed.last_error
     customer.refresh_from_db()
     assert customer.balance == MONEY_MAX - Decimal("5.00")
     # reconcile reports exactly this: the refund the customer is owed

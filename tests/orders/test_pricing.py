@@ -8,7 +8,8 @@ from django.urls import reverse
 from customers.services import balance_recharge
 from orders.errors import InactiveProduct
 from orders.models import Product
-from orders.services import order_place, order_quote, unit_price_for
+from orders.pricing import price_list_load
+from orders.services import order_place, order_quote
 from tests.factories import CustomerFactory, PricePolicyFactory, ProductFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def stepped_product():
     [(1, "10.00"), (9, "10.00"), (10, "9.00"), (11, "9.00"), (99, "9.00"), (100, "8.50"), (1000, "8.50")],
 )
 def test_unit_price_is_the_largest_policy_step_reached(stepped_product, quantity, unit_price):
-    assert unit_price_for(product=stepped_product, quantity=quantity) == Decimal(unit_price)
+    assert price_list_load(product_id=stepped_product.pk).unit_price(quantity) == Decimal(unit_price)
 
 
 @pytest.mark.parametrize(

@@ -315,7 +315,9 @@ def test_retry_places_a_failed_order_again_at_todays_price_once(funded, product,
     assert (retry.status, retry.customer_id, retry.product_id, retry.quantity, retry.target) == (
         Status.PENDING, funded.pk, product.pk, failed.quantity, failed.target
     )
-    assert retry.pk != failed.pk and failed.order_no in retry.memo
+    assert retry.pk != failed.pk and (retry.retry_of, retry.memo) == (failed, "")
+    failed.refresh_from_db()
+    assert failed.retried_as == retry
     assert (retry.unit_price, retry.amount) == (Decimal("12.00"), Decimal("24.00"))
     assert balance(funded) == Decimal("976.00")
 
