@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from agent.executors import ExecutionError, order_execute
 from agent.models import Agent
 from orders.errors import InvalidTransition
-from orders.models import Order
+from orders.models import Order, OrderNote, order_note
 from orders.services import (
     order_claim,
     order_fail,
@@ -371,7 +371,7 @@ class Worker:
             unfinished = list(self._held.values())
         for order in unfinished:
             released = self._db_retry(
-                functools.partial(order_release, order_id=order.pk, agent=self.name, note="agent stopping"),
+                functools.partial(order_release, order_id=order.pk, agent=self.name, note=order_note(OrderNote.AGENT_STOPPING)),
                 what=f"releasing order {order.order_no}",
                 deadline=time.monotonic() + self.grace_seconds,
             )

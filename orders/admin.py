@@ -209,12 +209,8 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     @admin.action(description=_("Cancel selected orders (pending ones are refunded)"), permissions=["change"])
     def cancel_selected(self, request, queryset):
         def cancel(order):
-            cancelled = order_cancel(
-                order_id=order.pk,
-                actor=request.user,
-                address=client_address(request),
-                note=gettext("cancelled in the admin"),
-            )
+            # No note: the event records who cancelled, and the operation log from where.
+            cancelled = order_cancel(order_id=order.pk, actor=request.user, address=client_address(request))
             return gettext("Order %(order_no)s cancelled; %(amount)s refunded.") % {
                 "order_no": cancelled.order_no, "amount": cancelled.amount
             }

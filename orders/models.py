@@ -353,6 +353,7 @@ class OrderNote(models.TextChoices):
     LEASE_EXPIRED = "lease_expired", _("lease expired")
     REFUND_NOT_POSTED = "refund_not_posted", _("failed without its refund")
     REFUND_POSTED = "refund_posted", _("owed refund posted")
+    AGENT_STOPPING = "agent_stopping", _("agent stopping")
 
 
 NOTE_TEXTS = {
@@ -361,6 +362,7 @@ NOTE_TEXTS = {
     OrderNote.LEASE_EXPIRED: _("Lease of %(agent)s expired."),
     OrderNote.REFUND_NOT_POSTED: _("%(error)s (the refund of %(amount)s was not posted: the balance would pass the largest balance, %(max)s)"),
     OrderNote.REFUND_POSTED: _("refund of %(amount)s posted"),
+    OrderNote.AGENT_STOPPING: _("given back untouched: the agent is stopping"),
 }
 
 

@@ -504,7 +504,7 @@ def order_refund_complete(
 
 
 @transaction.atomic
-def order_release(*, order_id: int, agent: str, note: str = "") -> Order:
+def order_release(*, order_id: int, agent: str, note: str | dict = "") -> Order:
     """Give a claimed order back untouched (agent shutting down); the attempt is not counted."""
     order = _order_row_lock(order_id=order_id)  # no money moves: the order's lock alone
     _held_check(order=order, agent=agent)

@@ -140,7 +140,7 @@ def test_sigterm_releases_what_cannot_finish_within_the_grace_period(agents, ric
 
     for order in Order.objects.filter(pk__in=[o.pk for o in orders]):
         assert (order.status, order.attempts, order.lease_owner, order.lease_expires_at) == ("pending", 0, "", None)
-        assert order.events.last().note == "agent stopping"
+        assert order.events.last().note_code == "agent_stopping"
     assert not SandboxExecution.objects.exists()
     assert Agent.objects.get(name="impatient").holding == []
     reconciled()
