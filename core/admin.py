@@ -5,15 +5,30 @@ from contextlib import contextmanager
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from core.errors import DomainError
 from core.validators import plain_text_validator
+
+
+def admin_link(request, obj, text=None, *, site=admin.site):
+    """`obj` (or `text`) linked to its admin page when the viewer may open that page, else plain text:
+    a page never offers a link that answers 403."""
+    text = str(obj) if text is None else text
+    model_admin = site._registry.get(type(obj))
+    if model_admin is None or not model_admin.has_view_or_change_permission(request, obj):
+        return text
+    opts = obj._meta
+    url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+    return format_html('<a href="{}">{}</a>', url, text)
 
 
 class BoundedCountPaginator(Paginator):
