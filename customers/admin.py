@@ -1,9 +1,16 @@
 from collections.abc import Callable
 
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.db import transaction
 from django.forms import BaseInlineFormSet
 from django.http import Http404
+from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from import_export import fields, resources
 
 from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
@@ -79,6 +86,7 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
         (_("Audit"), {"fields": ("created_by", "created_at")}),
     )
     inlines = [RecentLedgerInline]
+    actions = ["delete_selected", "deactivate_selected"]
 
     def get_fieldsets(self, request, obj=None):
         """Who may only view a customer sees the tied account read-only instead of the login fields."""
@@ -117,6 +125,48 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
 
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}
+
+    # --- a customer with history (orders, ledger entries) is deactivated, never deleted ----------------
+
+    def render_delete_form(self, request, context):
+        if context["object"].ledger_entries.exists():  # every order has its charge entry
+            return self.delete_refused(request, [context["object"]])
+        return super().render_delete_form(request, context)
+
+    @admin.action(description=_("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        with_history = list(queryset.filter(ledger_entries__isnull=False).distinct())
+        if with_history:
+            return self.delete_refused(request, with_history)
+        return django_delete_selected(self, request, queryset)
+
+    def delete_refused(self, request, customers):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext("This customer cannot be deleted", "These customers cannot be deleted", len(customers)),
+            "opts": self.opts,
+            "customers": customers,
+            "can_deactivate": any(customer.is_active for customer in customers) and self.has_change_permission(request),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/customers/customer/delete_refused.html", context)
+
+    @admin.action(description=_("Deactivate selected customers (their history is kept)"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        with translation.override(None):  # Django's change messages name fields untranslated
+            change_message = [{"changed": {"fields": [str(capfirst(self.opts.get_field("is_active").verbose_name))]}}]
+        deactivated = 0
+        for customer in queryset.filter(is_active=True):
+            with transaction.atomic():  # the change and its operation-log row together
+                customer.is_active = False
+                customer.save(update_fields=["is_active"])
+                self.log_change(request, customer, change_message)
+            deactivated += 1
+        self.message_user(
+            request,
+            ngettext("%(count)s customer deactivated.", "%(count)s customers deactivated.", deactivated)
+            % {"count": deactivated},
+        )
 
 
 class LedgerEntryResource(resources.ModelResource):
