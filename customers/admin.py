@@ -1,11 +1,11 @@
 from collections.abc import Callable
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db import transaction
 from django.forms import BaseInlineFormSet
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.text import capfirst
@@ -201,6 +201,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     """Recharges and debits: an add form saved by the balance service, and a read-only list of that kind."""
 
     service = None  # balance_recharge or balance_debit
+    done_message = None  # what the success message says, with the customer, the amount and the new balance
     add_recorded_by_service = True
 
     list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
@@ -237,17 +238,32 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # A recharge or debit cannot be edited once saved: no "save and continue editing".
+        context["show_save_and_continue"] = False
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Instead of Django's "the debit “debit -1.50” was added": who, how much and the new balance."""
+        done = self.done_message % {"customer": obj.customer, "amount": abs(obj.amount), "balance": obj.balance_after}
+        self.message_user(request, done, messages.SUCCESS)
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(request.get_full_path())
+        return self.response_post_save_add(request, obj)
+
 
 @admin.register(Recharge)
 class RechargeAdmin(BalanceMoveAdmin):
     form = RechargeForm
     service = staticmethod(balance_recharge)
+    done_message = _("Recharged %(amount)s to %(customer)s; the balance is now %(balance)s.")
 
 
 @admin.register(Debit)
 class DebitAdmin(BalanceMoveAdmin):
     form = DebitForm
     service = staticmethod(balance_debit)
+    done_message = _("Debited %(amount)s from %(customer)s; the balance is now %(balance)s.")
 
 
 @admin.register(MyLedgerEntry)
