@@ -11,10 +11,10 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from import_export import fields, resources
+from import_export import fields
 
 from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
-from core.exports import SafeExportMixin
+from core.exports import LabelledResource, SafeExportMixin
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
@@ -169,7 +169,7 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
         )
 
 
-class LedgerEntryResource(resources.ModelResource):
+class LedgerEntryResource(LabelledResource):
     customer = fields.Field(attribute="customer__name", column_name=_("customer"))
     mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
     order = fields.Field(attribute="order__order_no", column_name=_("order number"))

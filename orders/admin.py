@@ -9,10 +9,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields
 
 from core.admin import BigListMixin, InputChecksMixin, ServiceSaveAdmin
-from core.exports import SafeExportMixin
+from core.exports import LabelledResource, SafeExportMixin
 from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
@@ -57,7 +57,7 @@ class ProductAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class OrderResource(resources.ModelResource):
+class OrderResource(LabelledResource):
     customer = fields.Field(attribute="customer__name", column_name=_("customer"))
     mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
     product = fields.Field(attribute="product__name", column_name=_("product"))
