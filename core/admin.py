@@ -2,6 +2,7 @@
 whose saves are service calls."""
 
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -29,6 +30,24 @@ def admin_link(request, obj, text=None, *, site=admin.site):
     opts = obj._meta
     url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
     return format_html('<a href="{}">{}</a>', url, text)
+
+
+def admin_list_url(request, model, *, site=admin.site, **filters) -> str | None:
+    """The address of `model`'s list narrowed by `filters`, or None when the viewer may not open that list."""
+    model_admin = site._registry.get(model)
+    if model_admin is None or not model_admin.has_view_or_change_permission(request):
+        return None
+    opts = model._meta
+    return f"{reverse(f'{site.name}:{opts.app_label}_{opts.model_name}_changelist')}?{urlencode(filters)}"
+
+
+def admin_add_url(request, model, *, site=admin.site, **initial) -> str | None:
+    """The address of `model`'s add form filled with `initial`, or None when the viewer may not add one."""
+    model_admin = site._registry.get(model)
+    if model_admin is None or not model_admin.has_add_permission(request):
+        return None
+    opts = model._meta
+    return f"{reverse(f'{site.name}:{opts.app_label}_{opts.model_name}_add')}?{urlencode(initial)}"
 
 
 class BoundedCountPaginator(Paginator):

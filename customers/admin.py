@@ -3,22 +3,34 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.forms import BaseInlineFormSet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from import_export import fields
 
-from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
+from core.admin import (
+    BigListMixin,
+    InputChecksMixin,
+    ReadOnly,
+    ReadOnlyAdmin,
+    RefusalShownMixin,
+    ServiceSaveAdmin,
+    admin_add_url,
+    admin_list_url,
+)
 from core.exports import LabelledResource, SafeExportMixin
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
-from customers.selectors import customer_of
+from customers.selectors import customer_match, customer_of
 from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
@@ -126,6 +138,23 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["customer_tools"] = self.customer_tools(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def customer_tools(self, request, customer) -> list[tuple[str, str]]:
+        """The customer's orders and whole ledger, a recharge and a debit: those the viewer may open."""
+        # The order model by the customer's relation to it: customers imports nothing from orders.
+        orders = self.opts.get_field("orders").related_model
+        tools = [
+            (_("This customer's orders"), admin_list_url(request, orders, customer__id__exact=customer.pk)),
+            (_("This customer's ledger"), admin_list_url(request, LedgerEntry, customer__id__exact=customer.pk)),
+            (capfirst(Recharge._meta.verbose_name), admin_add_url(request, Recharge, customer=str(customer))),
+            (capfirst(Debit._meta.verbose_name), admin_add_url(request, Debit, customer=str(customer))),
+        ]
+        return [(label, url) for label, url in tools if url]
+
     # --- a customer with history (orders, ledger entries) is deactivated, never deleted ----------------
 
     def render_delete_form(self, request, context):
@@ -209,7 +238,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     list_filter = ("created_at",)
     search_fields = ("customer__name", "customer__mobile")
     search_help_text = _("Mobile (exact) or the start of a customer name.")
-    add_fields = ("customer", "amount", "memo", "idempotency_token")
+    add_fields = ("customer", "balance_preview", "amount", "memo", "idempotency_token")
     view_fields = ("customer", "amount", "balance_after", "memo", "created_by", "created_at")
 
     def get_search_results(self, request, queryset, search_term):
@@ -219,7 +248,28 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
         return self.add_fields if obj is None else self.view_fields
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.view_fields
+        return ("balance_preview",) if obj is None else self.view_fields
+
+    @admin.display(description=_("current balance"))
+    def balance_preview(self, obj):
+        url = reverse("admin:%s_%s_balance" % (self.opts.app_label, self.opts.model_name))
+        return format_html('<span id="balance-preview" data-balance-url="{}">–</span>', url)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("balance/", self.admin_site.admin_view(self.balance_view), name="%s_%s_balance" % info),
+            *super().get_urls(),
+        ]
+
+    def balance_view(self, request):
+        """The balance of the customer picked on the add form (JSON), for who may make this move."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        if len(found) != 1:
+            return JsonResponse({"ok": False, "error": gettext("Pick a customer from the suggestions.")})
+        return JsonResponse({"ok": True, "balance": str(found[0].balance)})
 
     def service_call(self, form, *, actor, address):
         data = form.cleaned_data
