@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from core.errors import DomainError
+from core.money import is_money_field, money_display
 from core.validators import plain_text_validator
 
 
@@ -99,6 +100,29 @@ class InputChecksMixin:
         return formfield
 
 
+def money_column(name: str, description):
+    """A list column showing the money field `name` as people read it (core.money.money_display)."""
+
+    @admin.display(description=description, ordering=name)
+    def column(obj):
+        value = getattr(obj, name)
+        return None if value is None else money_display(value)
+
+    column.__name__ = name  # the column's CSS class stays "field-<name>"
+    return column
+
+
+class MoneyColumnsMixin:
+    """Every money column of a change list shows ¥ and thousands separators."""
+
+    def get_list_display(self, request):
+        money = {field.name: field for field in self.opts.fields if is_money_field(field)}
+        return [
+            money_column(name, money[name].verbose_name) if isinstance(name, str) and name in money else name
+            for name in super().get_list_display(request)
+        ]
+
+
 class ReadOnly:
     """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
 
@@ -116,7 +140,7 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
-class BigListMixin(InputChecksMixin):
+class BigListMixin(MoneyColumnsMixin, InputChecksMixin):
     """Change-list settings for tables that grow to millions of rows."""
 
     paginator = BoundedCountPaginator

@@ -19,6 +19,7 @@ from import_export import fields
 from core.admin import (
     BigListMixin,
     InputChecksMixin,
+    MoneyColumnsMixin,
     ReadOnly,
     ReadOnlyAdmin,
     RefusalShownMixin,
@@ -27,6 +28,7 @@ from core.admin import (
     admin_list_url,
 )
 from core.exports import LabelledResource, SafeExportMixin
+from core.money import money_display
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
@@ -82,7 +84,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, RefusalShownMixin, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
@@ -269,7 +271,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
         found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
         if len(found) != 1:
             return JsonResponse({"ok": False, "error": gettext("Pick a customer from the suggestions.")})
-        return JsonResponse({"ok": True, "balance": str(found[0].balance)})
+        return JsonResponse({"ok": True, "balance": money_display(found[0].balance)})
 
     def service_call(self, form, *, actor, address):
         data = form.cleaned_data
@@ -295,7 +297,8 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
 
     def response_add(self, request, obj, post_url_continue=None):
         """Instead of Django's "the debit “debit -1.50” was added": who, how much and the new balance."""
-        done = self.done_message % {"customer": obj.customer, "amount": abs(obj.amount), "balance": obj.balance_after}
+        shown = {"amount": money_display(abs(obj.amount)), "balance": money_display(obj.balance_after)}
+        done = self.done_message % {"customer": obj.customer, **shown}
         self.message_user(request, done, messages.SUCCESS)
         if "_addanother" in request.POST:
             return HttpResponseRedirect(request.get_full_path())

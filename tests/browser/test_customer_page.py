@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.management import call_command
 
+from core.money import money_display
 from customers.models import Customer
 from tests.browser.test_admin_flows import customer_pick
 
@@ -32,12 +33,12 @@ def test_finance_recharges_from_the_customer_page_and_sees_balances_on_the_forms
     page.wait_for_url(re.compile(r"/admin/customers/recharge/add/\?customer="))
     assert page.locator("#id_customer").input_value() == str(customer)
     balance = page.locator("#balance-preview")
-    balance.filter(has_text=str(customer.balance)).wait_for()
+    balance.filter(has_text=money_display(customer.balance)).wait_for()
     screenshot("recharge")
 
     other = Customer.objects.get(mobile="13800000002")
     page.goto("/admin/customers/debit/add/")
     assert balance.inner_text() == "–"
     customer_pick(page, "customer", "002", other)
-    balance.filter(has_text=str(other.balance)).wait_for()
+    balance.filter(has_text=money_display(other.balance)).wait_for()
     screenshot("debit")

@@ -240,7 +240,7 @@ def test_a_refused_debit_shows_inside_the_form_s_error_card(finance_client, cust
 
 @pytest.mark.parametrize(
     ("url", "amount", "said"),
-    [(RECHARGE_URL, "2.50", "已为 {customer} 充值 2.50，当前余额 12.50。"), (DEBIT_URL, "4.50", "已从 {customer} 扣款 4.50，当前余额 5.50。")],
+    [(RECHARGE_URL, "2.50", "已为 {customer} 充值 ¥2.50，当前余额 ¥12.50。"), (DEBIT_URL, "4.50", "已从 {customer} 扣款 ¥4.50，当前余额 ¥5.50。")],
 )
 def test_the_confirmation_says_the_new_balance(finance_client, customer, url, amount, said):
     balance_recharge(customer_id=customer.pk, amount="10", actor=None)

@@ -42,7 +42,7 @@ def test_the_lists_it_links_are_the_customer_s_own(client, customer):
 def test_the_balance_of_the_picked_customer(client, customer, url):
     balance_recharge(customer_id=customer.pk, amount="1234.50", actor=None)
     client.force_login(role_user(FINANCE))
-    assert client.get(url, {"customer": str(customer)}).json() == {"ok": True, "balance": "1234.50"}
+    assert client.get(url, {"customer": str(customer)}).json() == {"ok": True, "balance": "¥1,234.50"}
     assert client.get(url, {"customer": customer.mobile}).json()["ok"]
     assert client.get(url, {"customer": "nobody"}).json() == {"ok": False, "error": "请从建议中选择客户。"}
 
