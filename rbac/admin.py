@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -55,12 +56,16 @@ class OperationLogged:
 
 
 class LogAdmin(ReadOnly, BigListMixin, SafeExportMixin, admin.ModelAdmin):
-    """A log is read, filtered and exported; nobody adds, changes or deletes its rows, superusers included."""
+    """A log is read, filtered and exported; nobody adds, changes or deletes its rows, superusers included.
+    So it has no actions: no checkboxes and no "0 of 100 selected" counter (simpleui shows one regardless)."""
+
+    actions = None
+    actions_selection_counter = False
 
 
 @admin.register(LoginLog)
 class LoginLogAdmin(LogAdmin):
-    list_display = ("created_at", "username", "user", "method", "succeeded", "locked_out", "address", "user_agent")
+    list_display = ("created_at", "username", "user", "method", "outcome", "lockout", "address", "user_agent")
     list_filter = ("succeeded", "locked_out", "method", "created_at")
     list_select_related = ("user",)
     search_fields = ("username", "address")
@@ -75,6 +80,17 @@ class LoginLogAdmin(LogAdmin):
         except ValueError:
             return queryset.filter(username=term), False
         return queryset.filter(address=term), False
+
+    @admin.display(description=_("successful"), ordering="succeeded")
+    def outcome(self, log):
+        if log.succeeded:
+            return format_html('<span class="log-ok">✓ {}</span>', gettext("successful"))
+        return format_html('<span class="log-refused">✗ {}</span>', gettext("failed"))
+
+    @admin.display(description=_("locked out"), ordering="locked_out")
+    def lockout(self, log):
+        """Only a refusal by the lockout is marked: a red cross on every ordinary sign-in read as an alarm."""
+        return format_html('<span class="log-refused">{}</span>', gettext("locked out")) if log.locked_out else ""
 
 
 @admin.register(OperationLog)
