@@ -2,18 +2,53 @@
 whose saves are service calls."""
 
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from core.errors import DomainError
+from core.money import is_money_field, money_display
 from core.validators import plain_text_validator
+
+
+def admin_link(request, obj, text=None, *, site=admin.site):
+    """`obj` (or `text`) linked to its admin page when the viewer may open that page, else plain text:
+    a page never offers a link that answers 403."""
+    text = str(obj) if text is None else text
+    model_admin = site._registry.get(type(obj))
+    if model_admin is None or not model_admin.has_view_or_change_permission(request, obj):
+        return text
+    opts = obj._meta
+    url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def admin_list_url(request, model, *, site=admin.site, **filters) -> str | None:
+    """The address of `model`'s list narrowed by `filters`, or None when the viewer may not open that list."""
+    model_admin = site._registry.get(model)
+    if model_admin is None or not model_admin.has_view_or_change_permission(request):
+        return None
+    opts = model._meta
+    return f"{reverse(f'{site.name}:{opts.app_label}_{opts.model_name}_changelist')}?{urlencode(filters)}"
+
+
+def admin_add_url(request, model, *, site=admin.site, **initial) -> str | None:
+    """The address of `model`'s add form filled with `initial`, or None when the viewer may not add one."""
+    model_admin = site._registry.get(model)
+    if model_admin is None or not model_admin.has_add_permission(request):
+        return None
+    opts = model._meta
+    return f"{reverse(f'{site.name}:{opts.app_label}_{opts.model_name}_add')}?{urlencode(initial)}"
 
 
 class BoundedCountPaginator(Paginator):
@@ -65,6 +100,29 @@ class InputChecksMixin:
         return formfield
 
 
+def money_column(name: str, description):
+    """A list column showing the money field `name` as people read it (core.money.money_display)."""
+
+    @admin.display(description=description, ordering=name)
+    def column(obj):
+        value = getattr(obj, name)
+        return None if value is None else money_display(value)
+
+    column.__name__ = name  # the column's CSS class stays "field-<name>"
+    return column
+
+
+class MoneyColumnsMixin:
+    """Every money column of a change list shows ¥ and thousands separators."""
+
+    def get_list_display(self, request):
+        money = {field.name: field for field in self.opts.fields if is_money_field(field)}
+        return [
+            money_column(name, money[name].verbose_name) if isinstance(name, str) and name in money else name
+            for name in super().get_list_display(request)
+        ]
+
+
 class ReadOnly:
     """Ledger entries are immutable: nobody adds, changes or deletes them here, superusers included."""
 
@@ -82,7 +140,7 @@ class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     pass
 
 
-class BigListMixin(InputChecksMixin):
+class BigListMixin(MoneyColumnsMixin, InputChecksMixin):
     """Change-list settings for tables that grow to millions of rows."""
 
     paginator = BoundedCountPaginator

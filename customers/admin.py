@@ -1,17 +1,38 @@
 from collections.abc import Callable
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.forms import BaseInlineFormSet
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields
 
-from core.admin import BigListMixin, InputChecksMixin, ReadOnly, ReadOnlyAdmin, RefusalShownMixin, ServiceSaveAdmin
-from core.exports import SafeExportMixin
+from core.admin import (
+    BigListMixin,
+    InputChecksMixin,
+    MoneyColumnsMixin,
+    ReadOnly,
+    ReadOnlyAdmin,
+    RefusalShownMixin,
+    ServiceSaveAdmin,
+    admin_add_url,
+    admin_list_url,
+)
+from core.exports import LabelledResource, SafeExportMixin
+from core.money import money_display
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
-from customers.selectors import customer_of
+from customers.selectors import customer_match, customer_of
 from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
@@ -63,7 +84,7 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.ModelAdmin):
+class CustomerAdmin(OperationLogged, RefusalShownMixin, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
@@ -79,6 +100,7 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
         (_("Audit"), {"fields": ("created_by", "created_at")}),
     )
     inlines = [RecentLedgerInline]
+    actions = ["delete_selected", "deactivate_selected"]
 
     def get_fieldsets(self, request, obj=None):
         """Who may only view a customer sees the tied account read-only instead of the login fields."""
@@ -118,8 +140,67 @@ class CustomerAdmin(OperationLogged, RefusalShownMixin, InputChecksMixin, admin.
     def model_field_names(self) -> set[str]:
         return {field.name for field in self.model._meta.concrete_fields}
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["customer_tools"] = self.customer_tools(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
-class LedgerEntryResource(resources.ModelResource):
+    def customer_tools(self, request, customer) -> list[tuple[str, str]]:
+        """The customer's orders and whole ledger, a recharge and a debit: those the viewer may open."""
+        # The order model by the customer's relation to it: customers imports nothing from orders.
+        orders = self.opts.get_field("orders").related_model
+        tools = [
+            (_("This customer's orders"), admin_list_url(request, orders, customer__id__exact=customer.pk)),
+            (_("This customer's ledger"), admin_list_url(request, LedgerEntry, customer__id__exact=customer.pk)),
+            (capfirst(Recharge._meta.verbose_name), admin_add_url(request, Recharge, customer=str(customer))),
+            (capfirst(Debit._meta.verbose_name), admin_add_url(request, Debit, customer=str(customer))),
+        ]
+        return [(label, url) for label, url in tools if url]
+
+    # --- a customer with history (orders, ledger entries) is deactivated, never deleted ----------------
+
+    def render_delete_form(self, request, context):
+        if context["object"].ledger_entries.exists():  # every order has its charge entry
+            return self.delete_refused(request, [context["object"]])
+        return super().render_delete_form(request, context)
+
+    @admin.action(description=_("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        with_history = list(queryset.filter(ledger_entries__isnull=False).distinct())
+        if with_history:
+            return self.delete_refused(request, with_history)
+        return django_delete_selected(self, request, queryset)
+
+    def delete_refused(self, request, customers):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext("This customer cannot be deleted", "These customers cannot be deleted", len(customers)),
+            "opts": self.opts,
+            "customers": customers,
+            "can_deactivate": any(customer.is_active for customer in customers) and self.has_change_permission(request),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/customers/customer/delete_refused.html", context)
+
+    @admin.action(description=_("Deactivate selected customers (their history is kept)"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        with translation.override(None):  # Django's change messages name fields untranslated
+            change_message = [{"changed": {"fields": [str(capfirst(self.opts.get_field("is_active").verbose_name))]}}]
+        deactivated = 0
+        for customer in queryset.filter(is_active=True):
+            with transaction.atomic():  # the change and its operation-log row together
+                customer.is_active = False
+                customer.save(update_fields=["is_active"])
+                self.log_change(request, customer, change_message)
+            deactivated += 1
+        self.message_user(
+            request,
+            ngettext("%(count)s customer deactivated.", "%(count)s customers deactivated.", deactivated)
+            % {"count": deactivated},
+        )
+
+
+class LedgerEntryResource(LabelledResource):
     customer = fields.Field(attribute="customer__name", column_name=_("customer"))
     mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
     order = fields.Field(attribute="order__order_no", column_name=_("order number"))
@@ -152,6 +233,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     """Recharges and debits: an add form saved by the balance service, and a read-only list of that kind."""
 
     service = None  # balance_recharge or balance_debit
+    done_message = None  # what the success message says, with the customer, the amount and the new balance
     add_recorded_by_service = True
 
     list_display = ("created_at", "customer", "amount", "balance_after", "created_by", "memo")
@@ -159,7 +241,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     list_filter = ("created_at",)
     search_fields = ("customer__name", "customer__mobile")
     search_help_text = _("Mobile (exact) or the start of a customer name.")
-    add_fields = ("customer", "amount", "memo", "idempotency_token")
+    add_fields = ("customer", "balance_preview", "amount", "memo", "idempotency_token")
     view_fields = ("customer", "amount", "balance_after", "memo", "created_by", "created_at")
 
     def get_search_results(self, request, queryset, search_term):
@@ -169,7 +251,28 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
         return self.add_fields if obj is None else self.view_fields
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.view_fields
+        return ("balance_preview",) if obj is None else self.view_fields
+
+    @admin.display(description=_("current balance"))
+    def balance_preview(self, obj):
+        url = reverse("admin:%s_%s_balance" % (self.opts.app_label, self.opts.model_name))
+        return format_html('<span id="balance-preview" data-balance-url="{}">–</span>', url)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("balance/", self.admin_site.admin_view(self.balance_view), name="%s_%s_balance" % info),
+            *super().get_urls(),
+        ]
+
+    def balance_view(self, request):
+        """The balance of the customer picked on the add form (JSON), for who may make this move."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        if len(found) != 1:
+            return JsonResponse({"ok": False, "error": gettext("Pick a customer from the suggestions.")})
+        return JsonResponse({"ok": True, "balance": money_display(found[0].balance)})
 
     def service_call(self, form, *, actor, address):
         data = form.cleaned_data
@@ -188,17 +291,33 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # A recharge or debit cannot be edited once saved: no "save and continue editing".
+        context["show_save_and_continue"] = False
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Instead of Django's "the debit “debit -1.50” was added": who, how much and the new balance."""
+        shown = {"amount": money_display(abs(obj.amount)), "balance": money_display(obj.balance_after)}
+        done = self.done_message % {"customer": obj.customer, **shown}
+        self.message_user(request, done, messages.SUCCESS)
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(request.get_full_path())
+        return self.response_post_save_add(request, obj)
+
 
 @admin.register(Recharge)
 class RechargeAdmin(BalanceMoveAdmin):
     form = RechargeForm
     service = staticmethod(balance_recharge)
+    done_message = _("Recharged %(amount)s to %(customer)s; the balance is now %(balance)s.")
 
 
 @admin.register(Debit)
 class DebitAdmin(BalanceMoveAdmin):
     form = DebitForm
     service = staticmethod(balance_debit)
+    done_message = _("Debited %(amount)s from %(customer)s; the balance is now %(balance)s.")
 
 
 @admin.register(MyLedgerEntry)

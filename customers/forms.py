@@ -38,6 +38,9 @@ class BalanceMoveForm(ServiceSaveForm):
         model = LedgerEntry
         fields = ["customer", "memo"]
 
+    class Media:
+        js = ("customers/balance_preview.js",)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         opts = self._meta.model._meta

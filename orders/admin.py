@@ -9,10 +9,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields
 
-from core.admin import BigListMixin, InputChecksMixin, ServiceSaveAdmin
-from core.exports import SafeExportMixin
+from core.admin import BigListMixin, InputChecksMixin, MoneyColumnsMixin, ServiceSaveAdmin
+from core.exports import LabelledResource, SafeExportMixin
+from core.money import money_display
 from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
@@ -49,7 +50,7 @@ class PricePolicyInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
+class ProductAdmin(OperationLogged, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin):
     list_display = ("code", "name", "unit_price", "min_quantity", "max_quantity", "executor", "is_active")
     list_filter = ("is_active", "executor")
     search_fields = ("code", "name")
@@ -57,7 +58,7 @@ class ProductAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
-class OrderResource(resources.ModelResource):
+class OrderResource(LabelledResource):
     customer = fields.Field(attribute="customer__name", column_name=_("customer"))
     mobile = fields.Field(attribute="customer__mobile", column_name=_("mobile"))
     product = fields.Field(attribute="product__name", column_name=_("product"))
@@ -212,7 +213,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
             # No note: the event records who cancelled, and the operation log from where.
             cancelled = order_cancel(order_id=order.pk, actor=request.user, address=client_address(request))
             return gettext("Order %(order_no)s cancelled; %(amount)s refunded.") % {
-                "order_no": cancelled.order_no, "amount": cancelled.amount
+                "order_no": cancelled.order_no, "amount": money_display(cancelled.amount)
             }
 
         too_many = gettext("Select at most %(n)s orders to cancel at once.")
@@ -223,7 +224,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
         def retry(order):
             placed = order_retry(order_id=order.pk, actor=request.user, address=client_address(request))
             return gettext("Order %(order_no)s placed again as %(retry_no)s; %(amount)s charged.") % {
-                "order_no": order.order_no, "retry_no": placed.order_no, "amount": placed.amount
+                "order_no": order.order_no, "retry_no": placed.order_no, "amount": money_display(placed.amount)
             }
 
         too_many = gettext("Select at most %(n)s orders to retry at once.")
@@ -237,7 +238,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
         def refund(order):
             refunded = order_refund_complete(order_id=order.pk, actor=request.user, address=client_address(request))
             return gettext("Order %(order_no)s: %(amount)s refunded.") % {
-                "order_no": refunded.order_no, "amount": refunded.amount
+                "order_no": refunded.order_no, "amount": money_display(refunded.amount)
             }
 
         too_many = gettext("Select at most %(n)s orders to refund at once.")
@@ -273,7 +274,9 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
             return JsonResponse({"ok": False, "error": gettext("Pick a product.")})
         except DomainError as error:
             return JsonResponse({"ok": False, "error": error.message})
-        return JsonResponse({"ok": True, **{key: str(getattr(quote, key)) for key, _label in PREVIEW_FIGURES}})
+        figures = {key: getattr(quote, key) for key, _label in PREVIEW_FIGURES}
+        shown = {key: str(value) if key == "discount_percent" else money_display(value) for key, value in figures.items()}
+        return JsonResponse({"ok": True, **shown})
 
 
 @admin.register(MyOrder)

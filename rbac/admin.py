@@ -7,10 +7,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ from rbac.addresses import client_address
 from rbac.forms import AccountChangeForm, LoginForm
 from rbac.lockout import login_username
 from rbac.models import LoginLog, OperationLog
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
 from rbac.services import login_unlock, operation_record
 
 
@@ -54,12 +56,16 @@ class OperationLogged:
 
 
 class LogAdmin(ReadOnly, BigListMixin, SafeExportMixin, admin.ModelAdmin):
-    """A log is read, filtered and exported; nobody adds, changes or deletes its rows, superusers included."""
+    """A log is read, filtered and exported; nobody adds, changes or deletes its rows, superusers included.
+    So it has no actions: no checkboxes and no "0 of 100 selected" counter (simpleui shows one regardless)."""
+
+    actions = None
+    actions_selection_counter = False
 
 
 @admin.register(LoginLog)
 class LoginLogAdmin(LogAdmin):
-    list_display = ("created_at", "username", "user", "method", "succeeded", "locked_out", "address", "user_agent")
+    list_display = ("created_at", "username", "user", "method", "outcome", "lockout", "address", "user_agent")
     list_filter = ("succeeded", "locked_out", "method", "created_at")
     list_select_related = ("user",)
     search_fields = ("username", "address")
@@ -74,6 +80,17 @@ class LoginLogAdmin(LogAdmin):
         except ValueError:
             return queryset.filter(username=term), False
         return queryset.filter(address=term), False
+
+    @admin.display(description=_("successful"), ordering="succeeded")
+    def outcome(self, log):
+        if log.succeeded:
+            return format_html('<span class="log-ok">✓ {}</span>', gettext("successful"))
+        return format_html('<span class="log-refused">✗ {}</span>', gettext("failed"))
+
+    @admin.display(description=_("locked out"), ordering="locked_out")
+    def lockout(self, log):
+        """Only a refusal by the lockout is marked: a red cross on every ordinary sign-in read as an alarm."""
+        return format_html('<span class="log-refused">{}</span>', gettext("locked out")) if log.locked_out else ""
 
 
 @admin.register(OperationLog)
@@ -107,18 +124,89 @@ class OperationLogAdmin(LogAdmin):
         return obj.summary
 
 
+# The roles' groups keep their English names, which the code refers to (rbac.roles); people read them translated.
+ROLE_LABELS = {
+    ADMINISTRATORS: _("Administrators"),
+    FINANCE: _("Finance"),
+    CUSTOMER_SERVICE: _("Customer service"),
+    OPERATIONS: _("Operations"),
+    CUSTOMERS: _("Customers"),
+}
+# Django names a model's four permissions "Can add order" and so on, in English, when it creates them.
+PERMISSION_ACTIONS = {
+    "add": _("Add %(model)s"),
+    "change": _("Change %(model)s"),
+    "delete": _("Delete %(model)s"),
+    "view": _("View %(model)s"),
+}
+
+
+def role_label(group: Group) -> str:
+    return str(ROLE_LABELS.get(group.name, group.name))
+
+
+def permission_label(permission: Permission) -> str:
+    """A permission as people read it, "订单 | 添加订单": the app, then the action on the model (Django's own
+    four) or the permission's translated name (the custom ones, such as retrying orders)."""
+    model = permission.content_type.model_class()
+    if model is None:  # a permission of an app that is gone
+        return str(permission)
+    action, _sep, model_name = permission.codename.partition("_")
+    if action in PERMISSION_ACTIONS and model_name == model._meta.model_name:
+        name = PERMISSION_ACTIONS[action] % {"model": model._meta.verbose_name}
+    else:
+        name = gettext(permission.name)
+    return f"{model._meta.app_config.verbose_name} | {name}"
+
+
+class RoleFilter(admin.RelatedFieldListFilter):
+    def field_choices(self, field, request, model_admin):
+        return [(group.pk, role_label(group)) for group in Group.objects.order_by("name")]
+
+
+class RoleLabels:
+    """Roles and permissions translated in the user and group pages' selection widgets."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups":
+            formfield.label_from_instance = role_label
+        elif db_field.name in ("permissions", "user_permissions"):
+            formfield.label_from_instance = permission_label
+        return formfield
+
+
 admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
 @admin.register(User)
-class LoggedUserAdmin(OperationLogged, UserAdmin):
+class LoggedUserAdmin(OperationLogged, RoleLabels, UserAdmin):
     form = AccountChangeForm
+    list_display = (*UserAdmin.list_display, "roles")
+    list_filter = ("is_staff", "is_superuser", "is_active", ("groups", RoleFilter))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("roles"))
+    def roles(self, user):
+        return ", ".join(role_label(group) for group in user.groups.all())
 
 
 @admin.register(Group)
-class LoggedGroupAdmin(OperationLogged, GroupAdmin):
-    pass
+class LoggedGroupAdmin(OperationLogged, RoleLabels, GroupAdmin):
+    list_display = ("role_name",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("role_name",) if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return ("name", "role_name", "permissions") if obj is not None else ("name", "permissions")
+
+    @admin.display(description=_("role"), ordering="name")
+    def role_name(self, group):
+        return role_label(group)
 
 
 admin.site.login_form = LoginForm  # a username or a customer's mobile, and the lockout's message

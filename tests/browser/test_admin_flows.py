@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.text import capfirst
 
+from core.money import money_display
 from customers.models import Customer, MyLedgerEntry
 from orders.models import MyOrder, Order, Product
 from orders.services import order_place
@@ -52,8 +53,8 @@ def test_customer_service_places_an_order_with_the_price_preview(demo, page, log
     expected = (Decimal("196.00") * (100 - customer.tier.discount_percent) / 100).quantize(Decimal("0.01"))
     preview_amount = page.locator("#order-preview dd[data-key=amount]")
     page.wait_for_function("document.querySelector('#order-preview dd[data-key=amount]').textContent !== '–'")
-    assert preview_amount.inner_text() == str(expected)
-    assert page.locator("#order-preview dd[data-key=balance]").inner_text() == str(customer.balance)
+    assert preview_amount.inner_text() == money_display(expected)
+    assert page.locator("#order-preview dd[data-key=balance]").inner_text() == money_display(customer.balance)
     page.click("button[name=_save]")
 
     page.wait_for_url(re.compile(r"/admin/orders/order/(\?.*)?$"))
@@ -80,7 +81,7 @@ def test_finance_recharges_a_customer_and_sees_the_new_balance(demo, page, login
     assert customer.balance == new_balance
     row = page.locator("#result_list tbody tr", has_text="门店现金充值")
     assert customer.name in row.inner_text()
-    assert str(new_balance) in row.inner_text()
+    assert money_display(new_balance) in row.inner_text()
     screenshot()
 
 

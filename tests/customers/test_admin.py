@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
 from django.db.models.signals import pre_save
 from django.urls import reverse
 
@@ -227,3 +228,36 @@ def test_a_username_taken_meanwhile_refuses_the_new_customer_whole(service_clien
     assert form.non_field_errors() and form.instance.pk is None
     assert not Customer.objects.filter(mobile="13712345678").exists()
     assert not User.objects.filter(username="zhang").exists()
+
+
+def test_a_refused_debit_shows_inside_the_form_s_error_card(finance_client, customer):
+    balance_recharge(customer_id=customer.pk, amount="10", actor=None)
+    page = finance_client.post(DEBIT_URL, move(customer, amount="10.01")).content.decode()
+    card, refusal, fields = (page.index(mark) for mark in ('class="module form-errors"', "errorlist nonfield", "<fieldset"))
+    assert card < refusal < fields
+    assert "余额不足" in page[card:fields]
+
+
+@pytest.mark.parametrize(
+    ("url", "amount", "said"),
+    [(RECHARGE_URL, "2.50", "已为 {customer} 充值 ¥2.50，当前余额 ¥12.50。"), (DEBIT_URL, "4.50", "已从 {customer} 扣款 ¥4.50，当前余额 ¥5.50。")],
+)
+def test_the_confirmation_says_the_new_balance(finance_client, customer, url, amount, said):
+    balance_recharge(customer_id=customer.pk, amount="10", actor=None)
+    response = finance_client.post(url, move(customer, amount=amount), follow=True)
+    assert [str(message) for message in response.context["messages"]] == [said.format(customer=customer)]
+
+
+def test_save_and_add_another_comes_back_to_an_empty_form_with_the_confirmation(finance_client, customer):
+    balance_recharge(customer_id=customer.pk, amount="10", actor=None)
+    response = finance_client.post(DEBIT_URL, move(customer, amount="1.00", _addanother="1"))
+    assert response.status_code == 302 and response.url == DEBIT_URL
+    page = finance_client.get(DEBIT_URL)
+    assert "_continue" not in page.content.decode()  # a saved debit cannot be edited again
+    assert len(list(page.context["messages"])) == 1
+
+
+def test_toasts_read_left_to_right_instead_of_justified(finance_client):
+    assert "core/admin.css" in finance_client.get(RECHARGE_URL).content.decode()
+    css = open(finders.find("core/admin.css")).read()
+    assert ".el-notification__content {\n    text-align: left;" in css

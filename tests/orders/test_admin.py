@@ -177,11 +177,11 @@ def test_quote_view_previews_the_price(service_client, customer, product):
     data = service_client.get(url, {"customer": customer.mobile, "product": product.pk, "quantity": "3"}).json()
     assert data == {
         "ok": True,
-        "unit_price": "10.00",
-        "list_amount": "30.00",
+        "unit_price": "¥10.00",
+        "list_amount": "¥30.00",
         "discount_percent": "10.00",
-        "amount": "27.00",
-        "balance": "100.00",
+        "amount": "¥27.00",
+        "balance": "¥100.00",
     }
     bad = service_client.get(url, {"customer": customer.mobile, "product": product.pk, "quantity": "abc"}).json()
     assert bad["ok"] is False and bad["error"]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import openpyxl
@@ -9,6 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from core.exports import cell_safe
 from customers.admin import LedgerEntryResource
@@ -53,7 +55,7 @@ BAD_FILTERS = [
 def superuser_client(db):
     client = Client(raise_request_exception=False)
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    client.cookies["django_language"] = "en"  # column names as in the code
+    client.cookies["django_language"] = "en"  # column names in the code's language
     return client
 
 
@@ -63,7 +65,7 @@ def export(client, url, resource, fmt: str, query: str = ""):
     data |= {f"{resource.__name__.lower()}_{name}": "on" for name in resource().get_export_order()}
     response = client.post(f"{url}?{query}" if query else url, data)
     assert response.status_code == 200, response.content[:500]
-    assert response["Content-Disposition"].endswith(f'.{fmt}"')
+    assert f'.{fmt}"; filename*=' in response["Content-Disposition"]
     return response.content
 
 
@@ -120,7 +122,7 @@ def test_control_characters_are_dropped_before_the_formula_check():
 def test_order_csv_quotes_every_formula_and_keeps_amounts_plain(superuser_client, planted):
     rows = csv_rows(export(superuser_client, ORDER_EXPORT, OrderResource, "csv"))
     header, body = rows[0], rows[1:]
-    target, memo, amount = (header.index(str(name)) for name in ("target", "memo", "amount"))
+    target, memo, amount = (header.index(str(name)) for name in ("Target", "Memo", "Amount"))
     assert sorted(row[target] for row in body) == sorted("'" + f for f in FORMULAE)
     assert sorted(row[memo] for row in body) == sorted("'" + f for f in FORMULAE)
     assert {row[amount] for row in body} == {"10.00"}
@@ -129,7 +131,7 @@ def test_order_csv_quotes_every_formula_and_keeps_amounts_plain(superuser_client
 def test_order_xlsx_has_no_formula_and_keeps_numbers_numeric(superuser_client, planted):
     cells = xlsx_cells(export(superuser_client, ORDER_EXPORT, OrderResource, "xlsx"))
     header = [cell.value for cell in cells[0]]
-    target, amount = header.index("target"), header.index("amount")
+    target, amount = header.index("Target"), header.index("Amount")
     assert not [cell.coordinate for row in cells for cell in row if cell.data_type == "f"]
     # XML reads a stored carriage return back as a line feed
     assert sorted(row[target].value for row in cells[1:]) == sorted("'" + f.replace("\r", "\n") for f in FORMULAE)
@@ -139,14 +141,14 @@ def test_order_xlsx_has_no_formula_and_keeps_numbers_numeric(superuser_client, p
 def test_ledger_exports_keep_negative_amounts_as_numbers(superuser_client, planted):
     cells = xlsx_cells(export(superuser_client, LEDGER_EXPORT, LedgerEntryResource, "xlsx"))
     header = [cell.value for cell in cells[0]]
-    amount, memo = header.index("amount"), header.index("memo")
-    by_kind = {row[header.index("kind")].value: row for row in cells[1:]}
+    amount, memo = header.index("Amount"), header.index("Memo")
+    by_kind = {row[header.index("Kind")].value: row for row in cells[1:]}
     assert (by_kind["debit"][amount].value, by_kind["debit"][amount].data_type) == (-12.5, "n")
     assert (by_kind["debit"][memo].value, by_kind["recharge"][memo].value) == ("'@SUM(A1)", "'=1+1")
     assert not [cell.coordinate for row in cells for cell in row if cell.data_type == "f"]
 
     rows = csv_rows(export(superuser_client, LEDGER_EXPORT, LedgerEntryResource, "csv"))
-    amounts = sorted(row[rows[0].index("amount")] for row in rows[1:])
+    amounts = sorted(row[rows[0].index("Amount")] for row in rows[1:])
     assert "-12.50" in amounts and "-10.00" in amounts and "1000.00" in amounts
 
 
@@ -158,9 +160,9 @@ def test_a_control_character_stored_before_inputs_refused_it_does_not_break_xlsx
 
     cells = xlsx_cells(export(superuser_client, ORDER_EXPORT, OrderResource, "xlsx"))
     header = [cell.value for cell in cells[0]]
-    row = next(row for row in cells[1:] if row[header.index("order_no")].value == order.order_no)
-    assert (row[header.index("memo")].value, row[header.index("target")].value) == ("badmemo", "'=1+1")
-    assert row[header.index("customer")].value == "ZhangSan"
+    row = next(row for row in cells[1:] if row[header.index("Order number")].value == order.order_no)
+    assert (row[header.index("Memo")].value, row[header.index("Target")].value) == ("badmemo", "'=1+1")
+    assert row[header.index("Customer")].value == "ZhangSan"
     ledger = xlsx_cells(export(superuser_client, LEDGER_EXPORT, LedgerEntryResource, "xlsx"))
     assert "xy" in [cell.value for row in ledger for cell in row]
     assert b"badmemo" in export(superuser_client, ORDER_EXPORT, OrderResource, "csv")
@@ -263,3 +265,45 @@ def test_good_filters_still_filter_lists_and_exports(superuser_client, planted):
     assert len(csv_rows(export(superuser_client, ORDER_EXPORT, OrderResource, "csv", f"created_at__year={year}"))) == 8
     assert len(csv_rows(export(superuser_client, ORDER_EXPORT, OrderResource, "csv", f"created_at__year={year - 1}"))) == 1
     assert len(csv_rows(export(superuser_client, LEDGER_EXPORT, LedgerEntryResource, "csv", "kind__exact=debit"))) == 2
+
+
+# --- the export as people read it -------------------------------------------------------------------
+
+
+@pytest.fixture
+def chinese_client(superuser_client):
+    superuser_client.cookies["django_language"] = "zh-hans"
+    return superuser_client
+
+
+def test_columns_are_headed_in_chinese_and_codes_are_written_as_their_labels(chinese_client, planted):
+    ledger = xlsx_cells(export(chinese_client, LEDGER_EXPORT, LedgerEntryResource, "xlsx"))
+    assert [cell.value for cell in ledger[0]] == [
+        "ID", "创建时间", "客户", "手机号", "类型", "金额", "变动后余额", "订单号", "备注"
+    ]
+    assert {row[4].value for row in ledger[1:]} == {"充值", "扣款", "下单扣款"}
+    orders = csv_rows(export(chinese_client, ORDER_EXPORT, OrderResource, "csv"))
+    assert orders[0][:3] == ["订单号", "创建时间", "客户"] and orders[0][11] == "状态"
+    assert {row[11] for row in orders[1:]} == {"待执行"}
+
+
+def test_the_export_page_offers_the_columns_by_name_and_xlsx_first(chinese_client, planted):
+    response = chinese_client.get(ORDER_EXPORT)
+    assert [t.name for t in response.templates][0] == "admin/import_export/export.html"
+    form = response.context["form"]
+    assert form["format"].value() == "0" and form.fields["format"].choices[1] == ("0", "xlsx")
+    labels = [str(field.label) for field in form.visible_fields() if getattr(field.field, "is_selectable_field", False)]
+    assert labels[:3] == ["订单号", "创建时间", "客户"]
+    assert '<option value="0" selected>xlsx</option>' in response.content.decode()
+
+
+def test_the_file_is_named_by_the_local_date_in_an_ascii_safe_header(chinese_client, planted, monkeypatch):
+    # 01:30 on 2 December in Shanghai is still 1 December in UTC.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 12, 1, 17, 30, tzinfo=UTC))
+    data = {"format": "0", "resource": "0", "orderresource_order_no": "on"}
+    response = chinese_client.post(ORDER_EXPORT, data)
+    disposition = response["Content-Disposition"]
+    assert disposition == (
+        "attachment; filename=\"order-2026-12-02.xlsx\"; filename*=UTF-8''%E8%AE%A2%E5%8D%95-2026-12-02.xlsx"
+    )
+    assert disposition.isascii()
