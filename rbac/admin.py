@@ -120,8 +120,19 @@ class OperationLogAdmin(LogAdmin):
     def summary_text(self, obj):
         """Admin edits are stored as Django's change-message structure and shown in the reader's language."""
         if obj.summary.startswith("["):
-            return LogEntry(change_message=obj.summary).get_change_message()
+            message = json.loads(obj.summary)
+            for part in message:
+                for change in part.values():
+                    change["fields"] = [field_label(name) for name in change.get("fields", [])]
+            return LogEntry(change_message=json.dumps(message)).get_change_message()
         return obj.summary
+
+
+def field_label(name: str) -> str:
+    """A changed field's label in the reader's language. Django stores the form's English label,
+    capitalised ("Active"), where the catalogue knows the field's verbose name ("active")."""
+    translated = gettext(name)
+    return translated if translated != name else gettext(name[:1].lower() + name[1:])
 
 
 # The roles' groups keep their English names, which the code refers to (rbac.roles); people read them translated.

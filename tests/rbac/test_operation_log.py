@@ -111,7 +111,7 @@ def test_admin_edits_record_the_changed_fields_in_the_readers_language(client, c
     assert (row.actor, row.object_id) == (user, str(customer.pk))
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     page = client.get(reverse("admin:rbac_operationlog_changelist")).content.decode()
-    assert "已修改" in page  # Django's change message, shown in the reader's language
+    assert "已修改名称。" in page  # Django's change message, its field label too, in the reader's language
 
 
 def test_a_new_staff_account_is_recorded_without_its_password(client):
