@@ -327,6 +327,8 @@ class MyLedgerEntryAdmin(BigListMixin, ReadOnlyAdmin):
     list_display = ("created_at", "kind", "amount", "balance_after", "order", "memo_text")
     list_select_related = ("order",)
     list_filter = ("kind", "created_at")
+    # What the entry means to her: not the staff member, the submission token or the memo's code.
+    fields = readonly_fields = list_display
 
     def get_queryset(self, request):
         customer = customer_of(request.user)

@@ -176,6 +176,15 @@ def test_customer_sees_only_own_ledger(client, product):
     assert client.get(reverse("admin:customers_ledgerentry_changelist")).status_code == 403
 
 
+def test_a_customers_own_entry_shows_what_it_means_to_her_not_staff_fields(client, db):
+    alice = CustomerFactory()
+    entry = balance_recharge(customer_id=alice.pk, amount="10", actor=None, token="tok-alice-1")
+    client.force_login(role_user(CUSTOMERS, customer=alice))
+    page = client.get(reverse("admin:customers_myledgerentry_change", args=[entry.pk])).content.decode()
+    assert "¥10.00" in page
+    assert "tok-alice-1" not in page and "幂等令牌" not in page and "创建人" not in page
+
+
 def test_customer_names_are_escaped(service_client):
     evil = CustomerFactory(name="<script>alert(1)</script>")
     for url in (reverse("admin:customers_customer_changelist"), reverse("admin:customers_customer_change", args=[evil.pk])):
