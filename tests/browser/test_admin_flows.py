@@ -9,6 +9,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from core.money import money_display
+from core.money import money_display
 from customers.models import Customer, MyLedgerEntry
 from orders.models import MyOrder, Order, Product
 from orders.services import order_place
@@ -100,6 +101,10 @@ def test_customer_sees_only_her_menu_and_her_orders(demo, page, login, screensho
     # Home, and nothing but her own orders and ledger.
     assert len(menu) == 3
     assert {capfirst(zh(MyOrder._meta.verbose_name_plural)), capfirst(zh(MyLedgerEntry._meta.verbose_name_plural))} < menu
+    # Her home page opens with her balance (in the home tab's frame or the page itself).
+    balance = page.frame_locator("iframe").first.locator(".my-balance") if page.locator("iframe").count() else page.locator(".my-balance")
+    alice.refresh_from_db()
+    assert money_display(alice.balance) in balance.inner_text()
     screenshot("menu")
 
     page.goto("/admin/orders/myorder/")

@@ -185,6 +185,16 @@ def test_a_customers_own_entry_shows_what_it_means_to_her_not_staff_fields(clien
     assert "tok-alice-1" not in page and "幂等令牌" not in page and "创建人" not in page
 
 
+def test_a_customer_sees_her_balance_on_her_home_page_and_staff_do_not(client, db):
+    alice = CustomerFactory()
+    balance_recharge(customer_id=alice.pk, amount="1234.5", actor=None)
+    client.force_login(role_user(CUSTOMERS, customer=alice))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "我的余额" in page and "¥1,234.50" in page
+    client.force_login(role_user(FINANCE))
+    assert "我的余额" not in client.get(reverse("admin:index")).content.decode()
+
+
 def test_customer_names_are_escaped(service_client):
     evil = CustomerFactory(name="<script>alert(1)</script>")
     for url in (reverse("admin:customers_customer_changelist"), reverse("admin:customers_customer_change", args=[evil.pk])):
