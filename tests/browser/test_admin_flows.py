@@ -9,7 +9,6 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from core.money import money_display
-from core.money import money_display
 from customers.models import Customer, MyLedgerEntry
 from orders.models import MyOrder, Order, Product
 from orders.services import order_place
