@@ -94,6 +94,9 @@ INSTALLED_APPS = [
 SILK_ENABLED = env_bool("SILK_ENABLED", False)
 
 MIDDLEWARE = [
+    # First: a load balancer's probes are answered before host validation, the HTTPS redirect, sessions
+    # and sign-in (backoffice/health.py).
+    "backoffice.health.HealthProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # X-Frame-Options and Content-Security-Policy: simpleui's AppConfig.ready() removes Django's
     # XFrameOptionsMiddleware from this list, so ours sends both (see backoffice/security.py).
@@ -106,7 +109,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if SILK_ENABLED:
-    MIDDLEWARE.insert(0, "silk.middleware.SilkyMiddleware")
+    MIDDLEWARE.insert(1, "silk.middleware.SilkyMiddleware")  # after the probes: silk would store each one
 # silk's pages (mounted only with SILK_ENABLED=1) show every recorded request, bodies included:
 # superusers only (silk's own default lets in every staff user, customers included).
 SILKY_AUTHENTICATION = True
@@ -280,7 +283,17 @@ TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "static")
+if PRODUCTION:
+    # collectstatic (the serve command runs it) copies each file under a content-hashed name too, gzipped
+    # beside it, and writes the manifest the pages' links are made from; WhiteNoise serves STATIC_ROOT, the
+    # hashed names cached for good. Pages fail until collectstatic has run, hence production mode only:
+    # elsewhere runserver and the test server serve the apps' files as they are, nothing collected.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- the platform ---------------------------------------------------------------------------------
 
@@ -299,16 +312,29 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
+# LOG_FORMAT=json: one JSON object a line, for a log collector (backoffice.logs.JsonLines).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"client_errors_brief": {"()": "backoffice.logs.ClientErrorsBrief"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "backoffice.logs.JsonLines"},
+    },
+    "filters": {
+        "client_errors_brief": {"()": "backoffice.logs.ClientErrorsBrief"},
+        "probes_unlogged": {"()": "backoffice.health.ProbesUnlogged"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_errors_brief"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["client_errors_brief"]}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["probes_unlogged"]},
+    },
 }
 ORDER_RETRY_BASE_SECONDS = float(os.environ.get("ORDER_RETRY_BASE_SECONDS", "5"))
 ORDER_RETRY_MAX_SECONDS = float(os.environ.get("ORDER_RETRY_MAX_SECONDS", "300"))

@@ -1,11 +1,14 @@
-"""What the start command's console and a signing-in user see around ordinary refusals."""
+"""What the console shows: ordinary refusals in one line, JSON lines when asked; and what a signing-in user sees."""
 
+import json
 import logging
 import sys
+from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
+from backoffice.logs import JsonLines
 from rbac.roles import FINANCE
 from tests.roles import role_user
 
@@ -43,3 +46,22 @@ def test_the_favicon_is_served_not_a_404(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.png")
+
+
+def test_json_lines_hold_one_object_per_record_with_the_traceback_when_there_is_one():
+    formatter = JsonLines()
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.getLogger("orders").makeRecord(
+            "orders", logging.ERROR, __file__, 1, "placing %s\nfailed", ("订单 42",), sys.exc_info()
+        )
+    line = formatter.format(record)
+    assert "\n" not in line
+    fields = json.loads(line)
+    assert set(fields) == {"time", "level", "logger", "message", "exc"}
+    assert (fields["level"], fields["logger"], fields["message"]) == ("ERROR", "orders", "placing 订单 42\nfailed")
+    assert fields["exc"].startswith("Traceback") and "RuntimeError: boom" in fields["exc"]
+    assert datetime.fromisoformat(fields["time"]).utcoffset() == timedelta(0)
+    plain = logging.getLogger("orders").makeRecord("orders", logging.INFO, __file__, 1, "ok", (), None)
+    assert "exc" not in json.loads(formatter.format(plain))

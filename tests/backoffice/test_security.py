@@ -2,11 +2,6 @@
 
 import importlib
 import json
-import os
-import secrets
-import subprocess
-import sys
-import textwrap
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,6 +13,7 @@ from django.utils.html import escapejs, format_html
 from backoffice.templatetags.backoffice_hardened import message_text
 from orders.services import order_claim, order_fail, order_place
 from rbac.roles import CUSTOMERS, FINANCE, OPERATIONS
+from tests.backoffice.conftest import django_run, production_env
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 from tests.roles import role_user
 
@@ -51,31 +47,6 @@ def test_every_admin_response_carries_the_security_headers(client, path, signed_
 
 
 # --- production mode ------------------------------------------------------------------------------
-
-
-def django_run(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Run `code` after django.setup() in a fresh process, with `env` over a copy of this one's
-    environment from which the embedded-demo, debug and service settings are removed (pytest sets PYTEST_VERSION)."""
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {"PYTEST_VERSION", "EMBEDDED_DEMO", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-        and not key.startswith(("SECURE_", "BEHIND_"))
-    }
-    program = "import django\ndjango.setup()\n" + textwrap.dedent(code)
-    return subprocess.run(
-        [sys.executable, "-c", program],
-        env={**base, "DJANGO_SETTINGS_MODULE": "backoffice.settings", **env},
-        cwd=django_settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def production_env(**extra: str) -> dict:
-    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), **extra}
 
 
 def test_check_deploy_finds_nothing_in_production_mode():
@@ -115,13 +86,15 @@ REQUESTS = """
 """
 
 
-def test_production_mode_serves_https_only_and_trusts_a_proxy_only_when_told():
+def test_production_mode_serves_https_only_and_trusts_a_proxy_only_when_told(collected_static):
     # Plain HTTP is redirected; an X-Forwarded-Proto header is a client's claim, not believed.
-    direct = django_run(REQUESTS, **production_env())
+    direct = django_run(REQUESTS, **production_env(STATIC_ROOT=str(collected_static)))
     assert direct.returncode == 0, direct.stderr
     assert direct.stdout.splitlines() == ["301 https://testserver/admin/login/ - -"] * 2
 
-    behind = django_run(REQUESTS, **production_env(BEHIND_TLS_PROXY="1", SECURE_HSTS_SECONDS="600"))
+    behind = django_run(
+        REQUESTS, **production_env(BEHIND_TLS_PROXY="1", SECURE_HSTS_SECONDS="600", STATIC_ROOT=str(collected_static))
+    )
     assert behind.returncode == 0, behind.stderr
     plain, forwarded = behind.stdout.splitlines()
     assert plain == "301 https://testserver/admin/login/ - -"
