@@ -163,6 +163,8 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
         "charset": "utf8mb4",
         "isolation_level": "read committed",
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+        # A database host that drops packets fails a connection (and /readyz) in seconds instead of hanging it.
+        "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
     }
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     _db["CONN_HEALTH_CHECKS"] = True
