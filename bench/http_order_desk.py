@@ -610,7 +610,8 @@ def profile_print(directory: Path, label: str, top: int = 25) -> None:
     sampled = json.loads((directory / f"{label}.samples.json").read_text())
     requests, cpu = sampled["requests"], sampled["cpu_seconds"] * 1000 / sampled["requests"]
     samples = sum(sampled["stacks"].values())
-    per_sample = cpu / samples * requests  # ms of CPU one sample stands for, per request
+    # ms of CPU one sample stands for, per request (a page cheap enough may have no sample at all)
+    per_sample = cpu / samples * requests if samples else 0.0
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     for stack, count in sampled["stacks"].items():
