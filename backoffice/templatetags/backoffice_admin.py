@@ -129,17 +129,16 @@ def result_count(cl) -> str:
     return ngettext("%(count)s result", "%(count)s results", cl.result_count) % {"count": count}
 
 
-
 def _cell_renderer(cl, index: int, name):
     """How one list_display column turns an object into its cell's classes and inner HTML, decided once per
     page rather than per cell (Django's items_for_result looks the column up again in every row)."""
     model_admin = cl.model_admin
     empty = model_admin.get_empty_value_display()
-    classes = f"field-{_coerce_field_name(name, index)}"
+    classes = "action-checkbox" if name == "action_checkbox" else f"field-{_coerce_field_name(name, index)}"
     if name == "action_checkbox" and type(model_admin).action_checkbox is ModelAdmin.action_checkbox:
         label = _("Select this object for an action - {}")
         # The input Django's CheckboxInput renders, without a form renderer's template per row.
-        return lambda obj: ("action-checkbox", format_html(
+        return lambda obj: (classes, format_html(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             ACTION_CHECKBOX_NAME, obj.pk, format_html(label, str(obj)),
         ))
