@@ -53,7 +53,7 @@ WORKERS = 4
 TARGET = 0.5  # minimum ratio admin / bare at TARGET_CLIENTS
 TARGET_CLIENTS = 8
 PRODUCT = "MOBILE-100"  # the demo's mobile top-up; its sandbox runs without delay here
-MY_ORDERS_AT_LEAST = 120  # the customer's list is full (100 rows a page) from the start
+MY_ORDERS_AT_LEAST = 120  # the customer's list has more than a page from the start
 OPENING_BALANCE = Decimal("10000000")
 KEPT_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -610,7 +610,8 @@ def profile_print(directory: Path, label: str, top: int = 25) -> None:
     sampled = json.loads((directory / f"{label}.samples.json").read_text())
     requests, cpu = sampled["requests"], sampled["cpu_seconds"] * 1000 / sampled["requests"]
     samples = sum(sampled["stacks"].values())
-    per_sample = cpu / samples * requests  # ms of CPU one sample stands for, per request
+    # ms of CPU one sample stands for, per request (a page cheap enough may have no sample at all)
+    per_sample = cpu / samples * requests if samples else 0.0
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     for stack, count in sampled["stacks"].items():

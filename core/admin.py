@@ -210,5 +210,8 @@ class ServiceSaveAdmin(RefusalShownMixin):
         if change:
             return super().save_model(request, obj, form, change)
         created = self.service_save(form, actor=request.user, address=self.client_address(request))
-        obj.pk = created.pk  # the view goes on with `obj`: make it the row the service wrote
-        obj.refresh_from_db()
+        # The view goes on with `obj` (its history entry, message, redirect): make it the row the service
+        # wrote, from the service's copy rather than read back.
+        for field in obj._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding, obj._state.db = False, created._state.db

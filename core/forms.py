@@ -3,6 +3,8 @@
 import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from core.errors import DomainError
 
@@ -28,3 +30,11 @@ class ServiceSaveForm(RefusalShownForm, forms.ModelForm):
     user (core.admin.ServiceSaveAdmin). The hidden token makes a double-clicked Save act once."""
 
     idempotency_token = idempotency_token_field()
+
+    def _post_clean(self):
+        """The form's fields give the user their errors; the model's full_clean is skipped: it would run
+        them again, then each constraint (a query per unique one) that the service checks under its locks."""
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as error:
+            self._update_errors(error)

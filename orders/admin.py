@@ -102,6 +102,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     search_fields = ("order_no", "customer__mobile", "customer__name")
     search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
     ordering = ("-created_at", "-id")  # matches the index order_created
+    list_per_page = 20  # what a person reads; a search or a filter narrows the rest
     actions = ["cancel_selected", "retry_selected", "refund_owed_selected"]
     resource_classes = [OrderResource]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")

@@ -2,11 +2,35 @@
 
 import calendar
 import datetime
+from types import SimpleNamespace
+from urllib.parse import quote as url_quote
 
 from django import template
+from django.contrib.admin import ModelAdmin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_list import (
+    ResultList,
+    _coerce_field_name,
+    result_headers,
+    result_hidden_fields,
+)
 from django.contrib.admin.templatetags.admin_list import date_hierarchy as django_date_hierarchy
+from django.contrib.admin.templatetags.admin_list import results as django_results
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.templatetags.base import InclusionAdminNode
+from django.contrib.admin.utils import (
+    FieldIsAForeignKeyColumnName,
+    _get_non_gfk_field,
+    display_for_field,
+    display_for_value,
+    quote,
+)
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.db import models
 from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -104,3 +128,113 @@ def result_count(cl) -> str:
     count = formats.number_format(cl.result_count, force_grouping=True)
     return ngettext("%(count)s result", "%(count)s results", cl.result_count) % {"count": count}
 
+
+def _cell_renderer(cl, index: int, name):
+    """How one list_display column turns an object into its cell's classes and inner HTML, decided once per
+    page rather than per cell (Django's items_for_result looks the column up again in every row)."""
+    model_admin = cl.model_admin
+    empty = model_admin.get_empty_value_display()
+    classes = "action-checkbox" if name == "action_checkbox" else f"field-{_coerce_field_name(name, index)}"
+    if name == "action_checkbox" and type(model_admin).action_checkbox is ModelAdmin.action_checkbox:
+        label = _("Select this object for an action - {}")
+        # The input Django's CheckboxInput renders, without a form renderer's template per row.
+        return lambda obj: (classes, format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME, obj.pk, format_html(label, str(obj)),
+        ))
+    try:
+        field = _get_non_gfk_field(cl.lookup_opts, name)
+    except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
+        field = None
+    if field is not None and not field.auto_created:
+        if isinstance(field, (models.DateField, models.TimeField, models.ForeignKey)):
+            classes += " nowrap"
+        if isinstance(field.remote_field, models.ManyToOneRel):
+            return lambda obj: (classes, _or_empty(getattr(obj, field.name), empty))
+        link = name in (cl.list_display_links or ())
+        return lambda obj: (classes, display_for_field(getattr(obj, name), field, empty, avoid_link=link))
+    if not isinstance(name, str) or "__" in name:
+        return None  # a callable column or a lookup across relations: Django's own rendering
+    if hasattr(model_admin, name) and name != "__str__":
+        attr = getattr(model_admin, name)
+        value_of = attr
+    elif hasattr(cl.model, name):
+        attr = getattr(cl.model, name)  # a method or a property of the model
+
+        def value_of(obj):
+            value = getattr(obj, name)
+            return value() if callable(value) else value
+    else:
+        return None
+    empty = getattr(attr, "empty_value_display", empty)
+    boolean = getattr(attr.fget if isinstance(attr, property) else attr, "boolean", False)
+
+    def render(obj):
+        value = value_of(obj)
+        if isinstance(value, str) and value.strip() == "":
+            value = ""
+        nowrap = " nowrap" if isinstance(value, (datetime.date, datetime.time)) else ""
+        return classes + nowrap, display_for_value(value, empty, boolean)
+
+    return render
+
+
+def _or_empty(value, empty):
+    return empty if value is None else value
+
+
+def _link_columns(cl) -> list[int]:
+    """Which columns link to the object's page, as Django's items_for_result decides it."""
+    links = cl.list_display_links
+    if links is None:
+        return []
+    return [index for index, name in enumerate(cl.list_display) if name in links]
+
+
+def result_rows(cl) -> list:
+    """Each row of the page as one safe string of cells, the cells Django's items_for_result renders."""
+    renderers = [_cell_renderer(cl, index, name) for index, name in enumerate(cl.list_display)]
+    links = _link_columns(cl)
+    if cl.formset or cl.is_popup or cl.to_field or None in renderers or len(links) != 1:
+        return list(django_results(cl))
+    link = links[0]
+    # One change address for every row with the object's key put in: reversed and given the list's filters once.
+    placeholder = "object-key"
+    url = cl.url_for_result(SimpleNamespace(**{cl.pk_attname: placeholder}))
+    url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url)
+    rows = []
+    for obj in cl.result_list:
+        cells = []
+        for index, render in enumerate(renderers):
+            try:
+                classes, shown = render(obj)
+            except ObjectDoesNotExist:
+                classes = f"field-{_coerce_field_name(cl.list_display[index], index)}"
+                shown = cl.model_admin.get_empty_value_display()
+            if index == link:
+                key = url_quote(str(quote(getattr(obj, cl.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() does
+                href = url.replace(placeholder, key, 1)
+                cells.append(format_html('<th class="{}"><a href="{}">{}</a></th>', classes, href, shown))
+            else:
+                cells.append(format_html('<td class="{}">{}</td>', classes, shown))
+        rows.append(ResultList(None, [mark_safe("".join(cells))]))
+    return rows
+
+
+def big_result_list(cl):
+    """Django's result_list (the headers and the rows of the page) with the rows from result_rows."""
+    headers = list(result_headers(cl))
+    return {
+        "cl": cl,
+        "result_hidden_fields": list(result_hidden_fields(cl)),
+        "result_headers": headers,
+        "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
+        "results": result_rows(cl),
+    }
+
+
+@register.tag(name="big_result_list")
+def big_result_list_tag(parser, token):
+    return InclusionAdminNode(
+        parser, token, func=big_result_list, template_name="change_list_results.html", takes_context=False
+    )
