@@ -39,3 +39,9 @@ def test_a_count_below_the_limit_is_the_total(client, five_orders, monkeypatch):
     page = order_list(client, status="pending")
     assert "5 条结果" in page and "超过" not in page
     assert 'layout="total, prev, pager, next, jumper"' in page
+
+
+def test_the_search_box_says_what_it_matches(client, db):
+    page = order_list(client)
+    assert 'class="search-help small quiet" v-pre' in page
+    assert "订单号或手机号（精确匹配），或客户名称的开头部分。" in page
