@@ -6,6 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
@@ -176,10 +177,13 @@ class RoleFilter(admin.RelatedFieldListFilter):
 
 
 class RoleLabels:
-    """Roles and permissions translated in the user and group pages' selection widgets."""
+    """Roles and permissions translated in the user and group pages' selection widgets. The two-box
+    selector is used by clicking, so Django's "hold down Control or Command" hint is left off."""
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if isinstance(formfield.widget, FilteredSelectMultiple):
+            formfield.help_text = db_field.help_text
         if db_field.name == "groups":
             formfield.label_from_instance = role_label
         elif db_field.name in ("permissions", "user_permissions"):

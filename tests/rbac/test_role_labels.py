@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from rbac.roles import CUSTOMER_SERVICE, FINANCE
+from tests.factories import UserFactory
 from tests.roles import role_user
 
 
@@ -53,3 +54,13 @@ def test_the_user_list_names_roles_in_chinese_and_filters_by_them(admin_client):
     group = Group.objects.get(name=FINANCE)
     filtered = admin_client.get(reverse("admin:auth_user_changelist"), {"groups__id__exact": group.pk})
     assert list(filtered.context["cl"].result_list) == [finance]
+
+
+@pytest.mark.parametrize("url_name", ["admin:auth_user_change", "admin:auth_group_change"])
+def test_the_two_box_selectors_carry_no_hold_down_control_hint(client, db, url_name):
+    root = UserFactory(username="root-hint", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    obj = root if url_name == "admin:auth_user_change" else Group.objects.create(name="some role")
+    page = client.get(reverse(url_name, args=[obj.pk])).content.decode()
+    assert "Command" not in page and "Control" not in page
+    assert "selectfilter" in page.lower()
