@@ -217,6 +217,7 @@ def result_rows(cl) -> list:
                 cells.append(format_html('<th class="{}"><a href="{}">{}</a></th>', classes, href, shown))
             else:
                 cells.append(format_html('<td class="{}">{}</td>', classes, shown))
+        # Safe: every cell above is format_html's, which escapes its values (display_for_* return escaped text).
         rows.append(ResultList(None, [mark_safe("".join(cells))]))
     return rows
 
