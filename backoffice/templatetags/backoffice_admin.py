@@ -153,9 +153,11 @@ def _cell_renderer(cl, index: int, name):
             return lambda obj: (classes, _or_empty(getattr(obj, field.name), empty))
         link = name in (cl.list_display_links or ())
         return lambda obj: (classes, display_for_field(getattr(obj, name), field, empty, avoid_link=link))
-    if not isinstance(name, str) or "__" in name:
-        return None  # a callable column or a lookup across relations: Django's own rendering
-    if hasattr(model_admin, name) and name != "__str__":
+    if callable(name):
+        attr = value_of = name  # a function column, called with the object as Django's lookup_field does
+    elif "__" in name:
+        return None  # a lookup across relations: Django's own rendering
+    elif hasattr(model_admin, name) and name != "__str__":
         attr = getattr(model_admin, name)
         value_of = attr
     elif hasattr(cl.model, name):
