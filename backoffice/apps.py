@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +11,8 @@ class BackofficeConfig(AppConfig):
         from django.contrib import admin
 
         admin.site.site_header = admin.site.site_title = _("Order platform")
+
+
+class BackOfficeAdminConfig(admin_apps.AdminConfig):
+    default = False  # the "backoffice" entry keeps BackofficeConfig
+    default_site = "core.admin.BackOfficeAdminSite"
