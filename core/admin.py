@@ -28,14 +28,15 @@ class BackOfficeAdminSite(admin.AdminSite):
         return SimpleLazyObject(lambda: super(BackOfficeAdminSite, self).get_app_list(request, app_label))
 
 
-def admin_link(request, obj, text=None, *, site=admin.site):
-    """`obj` (or `text`) linked to its admin page when the viewer may open that page, else plain text:
-    a page never offers a link that answers 403."""
+def admin_link(request, obj, text=None, *, site=admin.site, model=None):
+    """`obj` (or `text`) linked to its admin page (that of `model`, a proxy of its model, if given) when
+    the viewer may open that page, else plain text: a page never offers a link that answers 403."""
     text = str(obj) if text is None else text
-    model_admin = site._registry.get(type(obj))
+    model = model or type(obj)
+    model_admin = site._registry.get(model)
     if model_admin is None or not model_admin.has_view_or_change_permission(request, obj):
         return text
-    opts = obj._meta
+    opts = model._meta
     url = reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
     return format_html('<a href="{}">{}</a>', url, text)
 

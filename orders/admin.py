@@ -99,15 +99,17 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     # (seconds at 1,000,000 orders); the page's customers and products come by primary key instead.
     list_select_related = ()
     list_filter = ("status", "product", "customer__tier", "created_at")
-    search_fields = ("order_no", "customer__mobile", "customer__name")
-    search_help_text = _("Order number or mobile (exact), or the start of a customer name.")
+    search_fields = ("order_no", "customer__mobile", "customer__name", "target")
+    search_help_text = _("Order number, mobile or target (exact), or the start of a customer name.")
     ordering = ("-created_at", "-id")  # matches the index order_created
     list_per_page = 20  # what a person reads; a search or a filter narrows the rest
     actions = ["cancel_selected", "retry_selected", "refund_owed_selected"]
     resource_classes = [OrderResource]
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
-        (None, {"fields": ("order_no", "status_badge", "customer", "product", "quantity", "target", "memo", "retry_of")}),
+        (None, {"fields": (
+            "order_no", "status_badge", "customer", "product", "quantity", "target", "memo", "retry_of", "retried_as_order",
+        )}),
         (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
         (_("Execution"), {"fields": ("attempts", "lease_owner", "started_at", "finished_at", "last_error", "result")}),
         (_("Audit"), {"fields": ("created_by", "created_at", "updated_at")}),
@@ -122,6 +124,10 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
             STATUS_COLOURS.get(obj.status, "#909399"),
             obj.get_status_display(),
         )
+
+    @admin.display(description=_("retried as"))
+    def retried_as_order(self, obj):
+        return getattr(obj, "retried_as", None)  # linked by the read-only field's tag (core_admin)
 
     @admin.display(description=_("price preview"))
     def price_preview(self, obj):
@@ -139,7 +145,14 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((None, {"fields": self.add_fields}),)
-        return self.change_fieldsets
+        # A retry's links show only where there is one: most orders are never retried.
+        absent = {name for name, present in (
+            ("retry_of", obj.retry_of_id), ("retried_as_order", self.retried_as_order(obj))
+        ) if not present}
+        return [
+            (title, {**options, "fields": tuple(name for name in options["fields"] if name not in absent)})
+            for title, options in self.change_fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -186,7 +199,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
         return super().get_queryset(request).prefetch_related("customer", "product")
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, exact=self.search_exact), False
+        return people_search(queryset, search_term, exact=self.search_exact, also="target"), False
 
     def search_exact(self, term: str) -> dict | None:
         return {"order_no": term} if ORDER_NO_RE.fullmatch(term) else None
@@ -288,19 +301,17 @@ class MyOrderAdmin(OrderAdmin):
     actions = ["cancel_selected"]
     list_display = ("order_no", "product", "quantity", "target", "amount", "status_badge", "created_at")
     list_filter = ("status", "product", "created_at")
-    search_fields = ("order_no",)
-    search_help_text = _("Order number (exact).")
+    search_fields = ("order_no", "target")
+    search_help_text = _("Order number or target (exact).")
     add_fields = ("product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
-        (None, {"fields": ("order_no", "status_badge", "product", "quantity", "target", "memo", "retry_of_number")}),
+        (None, {"fields": (
+            "order_no", "status_badge", "product", "quantity", "target", "memo", "retry_of", "retried_as_order",
+        )}),
         (_("Price"), {"fields": ("unit_price", "list_amount", "discount_percent", "amount")}),
         (_("Result"), {"fields": ("finished_at", "result")}),
         (None, {"fields": ("created_at",)}),
     )
-
-    @admin.display(description=_("retry of"))
-    def retry_of_number(self, obj):
-        return obj.retry_of.order_no if obj.retry_of_id else "-"  # plain: staff's order page is not theirs
 
     def get_queryset(self, request):
         customer = customer_of(request.user)
@@ -317,6 +328,13 @@ class MyOrderAdmin(OrderAdmin):
 
     def get_inlines(self, request, obj):
         return []
+
+    def get_search_results(self, request, queryset, search_term):
+        # Her own orders by their number or by what they were for: her name and mobile would match them all.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(**(self.search_exact(term) or {"target": term})), False
 
     def quote_customer(self, request):
         return customer_of(request.user)
@@ -337,7 +355,8 @@ class MyOrderAdmin(OrderAdmin):
         return self._is_customer(request) and super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return self._is_customer(request) and super().has_change_permission(request, obj)
+        # The change permission is for cancelling from the list; a placed order's page is read-only to her.
+        return obj is None and self._is_customer(request) and super().has_change_permission(request)
 
 
 admin.site.unregister(LedgerEntry)

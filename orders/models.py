@@ -317,6 +317,7 @@ class Order(models.Model):
             models.Index(fields=["-created_at", "-id"], name="order_created"),
             models.Index(fields=["status", "available_at"], name="order_ready"),
             models.Index(fields=["status", "lease_expires_at"], name="order_lease"),
+            models.Index(fields=["target"], name="order_target"),  # the order search's exact target
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),

@@ -119,13 +119,19 @@ def count_capped(cl) -> bool:
 
 
 @register.simple_tag
+def count_limit(cl) -> str:
+    """The count a bounded paginator stops at, as people read it ("10,000")."""
+    return f"{cl.paginator.COUNT_LIMIT:,}"
+
+
+@register.simple_tag
 def result_count(cl) -> str:
     """The list's count as people read it: "more than 10,000" once its paginator stopped counting,
     never the limit + 1 as if that were the total."""
+    # Grouped by thousands with commas, as the platform shows money: Chinese formats group nothing by default.
     if count_capped(cl):
-        limit = formats.number_format(cl.paginator.COUNT_LIMIT, force_grouping=True)
-        return _("more than %(count)s results") % {"count": limit}
-    count = formats.number_format(cl.result_count, force_grouping=True)
+        return _("more than %(count)s results") % {"count": count_limit(cl)}
+    count = f"{cl.result_count:,}"
     return ngettext("%(count)s result", "%(count)s results", cl.result_count) % {"count": count}
 
 

@@ -44,4 +44,13 @@ def test_a_count_below_the_limit_is_the_total(client, five_orders, monkeypatch):
 def test_the_search_box_says_what_it_matches(client, db):
     page = order_list(client)
     assert 'class="search-help small quiet" v-pre' in page
-    assert "订单号或手机号（精确匹配），或客户名称的开头部分。" in page
+    assert "订单号、手机号或目标（精确匹配），或客户名称的开头部分。" in page
+
+
+def test_counts_read_with_thousands_separators(client, five_orders, monkeypatch):
+    monkeypatch.setattr(BoundedCountPaginator, "COUNT_LIMIT", 1000)
+    monkeypatch.setattr(OrderAdmin, "list_per_page", 2)
+    monkeypatch.setattr(BoundedCountPaginator, "count", 1001)  # as if the limit had been passed
+    page = order_list(client)
+    assert "超过 1,000 条" in page and "1001 条" not in page and "1001 个" not in page
+    assert "选中全部订单（超过 1,000 个）" in page and "已选中全部（超过 1,000 个）" in page

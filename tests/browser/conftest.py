@@ -47,12 +47,16 @@ def login(page):
 
 @pytest.fixture
 def screenshot(page, output_dir, request):
-    """Save the current page as <output_dir>/browser/<test name>[-<suffix>].png."""
+    """Save the current page (or one element of it: simpleui scrolls its content inside the window, so a
+    full-page picture stops at the window's bottom) as <output_dir>/browser/<test name>[-<suffix>].png."""
 
-    def save(suffix: str = "") -> Path:
+    def save(suffix: str = "", element=None) -> Path:
         path = Path(output_dir) / "browser" / f"{request.node.name}{'-' + suffix if suffix else ''}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path), full_page=True)
+        if element is None:
+            page.screenshot(path=str(path), full_page=True)
+        else:
+            element.screenshot(path=str(path))
         return path
 
     return save

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders.models import Order
+from core.admin import BoundedCountPaginator
+from orders.models import Order, Product
 from tests.browser.test_admin_flows import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -45,3 +46,31 @@ def test_picking_one_day_in_the_date_filter_lists_that_days_orders(demo, page, l
     # The picker shows the day that was picked, not the day after.
     assert page.locator(".el-date-editor input").first.input_value() == f"{today:%Y-%m-%d}"
     screenshot()
+
+
+def test_a_list_longer_than_the_count_limit_says_more_than_the_limit(demo, page, login, screenshot):
+    customer = Order.objects.order_by("id").first().customer
+    product = Product.objects.order_by("id").first()
+    # Rows for the count alone, made in one statement: no charge stands behind them, and nothing else reads them.
+    Order.objects.bulk_create(
+        [
+            Order(
+                order_no=f"{n:023d}", token=f"bulk-{n}", customer=customer, product=product, quantity=1, target="t",
+                unit_price=1, list_amount=1, discount_percent=0, amount=1,
+            )
+            for n in range(BoundedCountPaginator.COUNT_LIMIT + 1)
+        ],
+        batch_size=1000,
+    )
+    login("service", PASSWORD)
+    page.goto("/admin/orders/order/")
+
+    assert page.locator("#pagination .el-pagination__total").inner_text() == "超过 10,000 条"
+    page.check("#action-toggle")  # the whole page selected: the list offers the rest
+    page.locator(".actions .question").wait_for()
+    shown = page.locator("#changelist").inner_text()
+    assert not re.search(r"(?<!\d)10,?001(?!\d)", shown), "a count reads as if the limit + 1 were the total"
+    assert "超过 10,000" in page.locator(".actions .question").inner_text()
+    screenshot()
+    page.locator(".actions .question a").click()
+    assert "超过 10,000" in page.locator(".actions .all").inner_text()

@@ -307,6 +307,38 @@ def test_search_maps_terms_to_indexed_lookups(service_client, product):
     assert found("1398765") == set()  # a partial mobile is a name prefix, matching nobody
 
 
+def test_search_also_finds_orders_by_their_target_exactly(service_client, product):
+    wang = funded(CustomerFactory(name="王伟", mobile="13912345678"))
+    li = funded(CustomerFactory(name="李王", mobile="13987654321"))
+    for_li = order_place(customer_id=wang.pk, product_id=product.pk, quantity=1, target="13987654321", actor=None)
+    lis = order_place(customer_id=li.pk, product_id=product.pk, quantity=1, target="game-42", actor=None)
+
+    def found(term):
+        return set(service_client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+
+    assert found("13987654321") == {for_li, lis}  # Li's own order, and the one topping up her phone
+    assert found("game-42") == {lis}
+    assert found("game-4") == set()  # exactly, not a prefix
+    assert found("王") == {for_li}  # the name prefix still
+
+
+def test_a_customer_searches_her_orders_by_number_or_target(client, product):
+    alice = funded(CustomerFactory(name="Alice", mobile="13911112222"))
+    tv = order_place(customer_id=alice.pk, product_id=product.pk, quantity=1, target="alice-tv", actor=None)
+    phone = order_place(customer_id=alice.pk, product_id=product.pk, quantity=1, target="13911112222", actor=None)
+    other = funded(CustomerFactory())
+    order_place(customer_id=other.pk, product_id=product.pk, quantity=1, target="alice-tv", actor=None)
+    client.force_login(role_user(CUSTOMERS, customer=alice))
+
+    def found(term):
+        return set(client.get(reverse("admin:orders_myorder_changelist"), {"q": term}).context["cl"].result_list)
+
+    assert found("alice-tv") == {tv}
+    assert found(phone.order_no) == {phone}
+    assert found("13911112222") == {phone}  # the target, not every order of her own mobile
+    assert found("Alice") == set()
+
+
 def test_customer_sees_only_own_orders_and_404_for_others(client, product):
     alice = funded(CustomerFactory())
     bob = funded(CustomerFactory())
@@ -399,3 +431,65 @@ def test_the_order_number_pattern_matches_what_the_service_makes():
     from orders.services import order_no_new
 
     assert ORDER_NO_RE.fullmatch(order_no_new())
+
+
+def failed_and_retried(customer, product):
+    """A failed order (refunded) and its retry."""
+    from orders.services import order_claim, order_fail
+
+    failed = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="fail-1", actor=None)
+    order_claim(agent="a", limit=1, lease_seconds=60, order_ids=[failed.pk])
+    order_fail(order_id=failed.pk, agent="a", error="x", transient=False)
+    return failed, order_retry(order_id=failed.pk, actor=None)
+
+
+def test_a_retried_order_and_its_retry_link_to_each_other_on_staff_pages(client, customer, product):
+    client.force_login(role_user(OPERATIONS))
+    funded(customer)
+    failed, retry = failed_and_retried(customer, product)
+
+    def page(order):
+        return client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+
+    link = '<a href="{}">{}</a>'
+    failed_page, retry_page = page(failed), page(retry)
+    assert "field-retried_as_order" in failed_page and "field-retry_of" not in failed_page
+    assert link.format(reverse("admin:orders_order_change", args=[retry.pk]), retry.order_no) in failed_page
+    assert "field-retry_of" in retry_page and "field-retried_as_order" not in retry_page
+    assert link.format(reverse("admin:orders_order_change", args=[failed.pk]), failed.order_no) in retry_page
+
+
+def test_an_order_never_retried_shows_no_retry_rows(service_client, customer, product):
+    funded(customer)
+    order = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
+    html = service_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "field-retry_of" not in html and "field-retried_as_order" not in html
+
+
+def test_a_customer_follows_her_retry_on_her_own_order_pages(client, customer, product):
+    funded(customer)
+    failed, retry = failed_and_retried(customer, product)
+    client.force_login(role_user(CUSTOMERS, customer=customer))
+
+    failed_page = client.get(reverse("admin:orders_myorder_change", args=[failed.pk])).content.decode()
+    retry_page = client.get(reverse("admin:orders_myorder_change", args=[retry.pk])).content.decode()
+    assert f'<a href="{reverse("admin:orders_myorder_change", args=[retry.pk])}">{retry.order_no}</a>' in failed_page
+    assert f'<a href="{reverse("admin:orders_myorder_change", args=[failed.pk])}">{failed.order_no}</a>' in retry_page
+    assert "/admin/orders/order/" not in failed_page + retry_page  # staff's pages answer her 403
+
+
+def test_a_customer_reads_her_placed_order_but_cannot_change_its_memo(client, customer, product):
+    funded(customer)
+    order = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None, memo="mine")
+    client.force_login(role_user(CUSTOMERS, customer=customer))
+    url = reverse("admin:orders_myorder_change", args=[order.pk])
+
+    html = client.get(url).content.decode()
+    assert 'name="memo"' not in html and "mine" in html
+    assert client.post(url, {"memo": "changed", "_save": "Save"}).status_code == 403
+    order.refresh_from_db()
+    assert order.memo == "mine"
+    # Cancelling from her list still works.
+    client.post(reverse("admin:orders_myorder_changelist"), {"action": "cancel_selected", "_selected_action": [order.pk]})
+    order.refresh_from_db()
+    assert order.status == "cancelled"
