@@ -16,6 +16,7 @@ click moves no money twice.
 import csv
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -42,6 +43,7 @@ from core.errors import DomainError
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 IMPORT_MAX_ROWS = 20_000
 PREVIEW_ROWS = 1_000  # the preview lists this many rows; the totals count them all
+UPLOADS_KEY = "import_uploads"  # the session's list of this user's stored uploads awaiting a confirm
 TOKEN_HASH_LENGTH = 40  # import-<40 hex>-<row> fits the services' 64-character tokens
 
 
@@ -339,6 +341,14 @@ class BatchImportMixin(ImportMixin):
             return None
         return reverse("admin:%s_%s_changelist" % (self.opts.app_label, self.opts.model_name))
 
+    def get_confirm_form_initial(self, request, import_form):
+        """The stored upload's name is remembered in the session: a confirm may read only an upload this
+        user made (the confirm form's name is the client's to change)."""
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            request.session[UPLOADS_KEY] = [*request.session.get(UPLOADS_KEY, [])[-9:], os.path.basename(initial["import_file_name"])]
+        return initial
+
     def get_import_data_kwargs(self, request=None, **kwargs):
         return {"address": self.client_address(request)}
 
@@ -369,6 +379,11 @@ class BatchImportMixin(ImportMixin):
             input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])]()
         except (ValueError, IndexError):
             return self.import_refused(request, gettext("The confirmation is incomplete; upload the file again."))
+        uploads = request.session.get(UPLOADS_KEY, [])
+        if confirm_form.cleaned_data["import_file_name"] not in uploads:
+            return self.import_refused(
+                request, gettext("This upload was already imported or has expired; nothing was imported again.")
+            )
         tmp_storage = self.get_tmp_storage_class()(
             name=confirm_form.cleaned_data["import_file_name"],
             encoding=None,
@@ -392,6 +407,7 @@ class BatchImportMixin(ImportMixin):
             tmp_storage.remove()
         except OSError:
             pass  # a replayed confirm that ran alongside the first removed it already
+        request.session[UPLOADS_KEY] = [name for name in uploads if name != confirm_form.cleaned_data["import_file_name"]]
         self.message_user(
             request,
             ngettext("Imported %(count)s row.", "Imported %(count)s rows.", result.applied) % {"count": result.applied},

@@ -95,3 +95,18 @@ def test_a_confirm_without_its_upload_is_refused(finance, db):
     assert response.status_code == 200 and response.context["result"].file_errors
     assert finance.post(reverse("admin:customers_recharge_process_import"), {"format": "9"}).status_code == 200
     assert finance.get(reverse("admin:customers_recharge_process_import")).status_code == 405
+
+
+def test_a_confirm_reads_only_an_upload_of_this_session(finance, client, db, tmp_path):
+    """The confirm form's file name is the client's to change: another session's upload, or any file in
+    the temporary folder, is refused unread."""
+    from django.test import Client
+
+    a = CustomerFactory(mobile="13800000001")
+    preview = upload(finance, RECHARGE, xlsx_file([["mobile", "amount"], [a.mobile, "10"]]))
+    other = Client()
+    other.force_login(role_user(FINANCE, username="finance-2"))
+    response = confirm(other, RECHARGE, preview)
+    assert response.status_code == 200 and response.context["result"].file_errors
+    assert LedgerEntry.objects.count() == 0
+    assert confirm(finance, RECHARGE, preview).status_code == 302
