@@ -4,7 +4,7 @@ Each phase runs in a fresh process (so its peak RSS is its own): the import read
 rows (one a customer), checks every row and writes them all in one transaction through the services,
 as the confirm step does (core.imports); the baseline calls balance_recharge / order_place once a row
 in a plain loop, each call its own transaction, as a script would. Phases alternate baseline, import,
-baseline, import, so both see the same background load; each figure is the better of its two runs.
+baseline, import (--rounds, default 2), so both see the same background load; each figure is the best run.
 The loop is also run inside one transaction (the import's single commit), to show what the import's
 reading and checks cost beyond the services. The preview (the same checks without writes) of a fresh file is timed too, and every phase's peak RSS
 printed: the process reading and writing 10,000 rows against the one that only calls the services.
@@ -51,6 +51,7 @@ def arguments_parse():
     parser.add_argument("--json", metavar="PATH", help="write the cases as JSON here")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--rows", type=int, help="rows a file (default 1,000 quick, 10,000 full)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each phase; each figure is the best run")
     return parser.parse_args()
 
 
@@ -216,7 +217,7 @@ def main() -> None:
     cases, notes = [], []
     for kind, service in (("recharge", "balance_recharge"), ("order", "order_place")):
         measured = {"loop": [], "import": [], "one transaction": []}
-        for _round in range(2):
+        for _round in range(args.rounds):
             for how in measured:
                 measured[how].append(in_process(phase, args.database_url, kind, how, rows))
                 print(f"  {kind} {how}: {measured[how][-1]['rate']:.0f} rows/s, peak RSS {measured[how][-1]['peak_mb']:.0f} MB", flush=True)
