@@ -29,9 +29,11 @@ from core.admin import (
     admin_list_url,
 )
 from core.exports import LabelledResource, SafeExportMixin
+from core.imports import BatchImportMixin
 from core.money import money_display
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
+from customers.imports import CustomerBatch, RechargeBatch
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
 from customers.selectors import customer_match, customer_of
 from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
@@ -95,8 +97,12 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperationLogged, RefusalShownMixin, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin):
+class CustomerAdmin(
+    BatchImportMixin, OperationLogged, RefusalShownMixin, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin
+):
     form = CustomerForm
+    batch_class = CustomerBatch
+    import_title = _("Import customers")
     list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
     list_filter = ("tier", "is_active")
     list_select_related = ("tier",)
@@ -318,8 +324,10 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
 
 
 @admin.register(Recharge)
-class RechargeAdmin(BalanceMoveAdmin):
+class RechargeAdmin(BatchImportMixin, BalanceMoveAdmin):
     form = RechargeForm
+    batch_class = RechargeBatch
+    import_title = _("Batch recharge")
     service = staticmethod(balance_recharge)
     done_message = _("Recharged %(amount)s to %(customer)s; the balance is now %(balance)s.")
 

@@ -68,6 +68,7 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-id"]
+        permissions = [("import_customer", _("Can import customers"))]
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="customer_balance_not_negative")]
 
     def __str__(self) -> str:
@@ -183,6 +184,7 @@ class Recharge(LedgerEntry):
         proxy = True
         verbose_name = _("recharge")
         verbose_name_plural = _("recharges")
+        permissions = [("import_recharge", _("Can import recharges"))]
 
 
 class Debit(LedgerEntry):

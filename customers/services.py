@@ -1,5 +1,6 @@
 """The only writers of customer balances: every change is one immutable ledger entry, under the row lock."""
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -8,6 +9,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from core.db import row_get, row_insert, row_lock_sql, row_update
@@ -203,3 +206,37 @@ def customer_login_create(
     customer.user = user
     customer.save(update_fields=["user"])
     return user
+
+
+# --- customers from an import ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_upsert(
+    *,
+    mobile: str,
+    changes: dict,
+    actor: AbstractBaseUser | None,
+    address: str | None = None,
+) -> Customer:
+    """Create the customer with this mobile, or change the given fields (name, tier, email, is_active)
+    of the one that has it; never the balance. Recorded in the operation log as an admin edit is."""
+    fields = set(changes) - {"name", "tier", "email", "is_active"}
+    if fields:
+        raise ValueError(f"customer_upsert cannot set {', '.join(sorted(fields))}")
+    customer = Customer.objects.select_for_update().filter(mobile=mobile).first()
+    adding = customer is None
+    if adding:
+        customer = Customer(mobile=mobile, created_by=actor if actor is not None and actor.is_authenticated else None)
+    changed = [name for name, value in changes.items() if adding or getattr(customer, name) != value]
+    if not changed and not adding:
+        return customer
+    for name in changed:
+        setattr(customer, name, changes[name])
+    customer.save() if adding else customer.save(update_fields=changed)
+    with translation.override(None):  # Django's change messages name fields untranslated
+        labels = [str(capfirst(Customer._meta.get_field(name).verbose_name)) for name in changed]
+    message = [{"added": {}}] if adding else [{"changed": {"fields": labels}}]
+    action = OperationLog.Action.ADD if adding else OperationLog.Action.CHANGE
+    operation_record(actor=actor, address=address, action=action, obj=customer, summary=json.dumps(message))
+    return customer

@@ -13,12 +13,14 @@ from import_export import fields
 
 from core.admin import BigListMixin, InputChecksMixin, MoneyColumnsMixin, ServiceSaveAdmin
 from core.exports import LabelledResource, SafeExportMixin
+from core.imports import BatchImportMixin
 from core.money import money_display
 from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
 from customers.selectors import customer_match, customer_of
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
+from orders.imports import OrderBatch
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
 from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
 from rbac.addresses import client_address
@@ -91,8 +93,11 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
+class OrderAdmin(BatchImportMixin, OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
+    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
+    batch_class = OrderBatch
+    import_title = _("Mass order")
     add_recorded_by_service = True
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
     # No JOIN in the page query: joined, MariaDB starts from the small table and sorts the whole join
@@ -104,7 +109,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     ordering = ("-created_at", "-id")  # matches the index order_created
     list_per_page = 20  # what a person reads; a search or a filter narrows the rest
     actions = ["cancel_selected", "retry_selected", "refund_owed_selected"]
-    resource_classes = [OrderResource]
+    resource_classes = [OrderResource]  # the export's
     add_fields = ("customer", "product", "quantity", "target", "memo", "idempotency_token", "price_preview")
     change_fieldsets = (
         (None, {"fields": (
@@ -335,6 +340,9 @@ class MyOrderAdmin(OrderAdmin):
         if not term:
             return queryset, False
         return queryset.filter(**(self.search_exact(term) or {"target": term})), False
+
+    def has_import_permission(self, request):
+        return False  # mass orders are staff's (OrderAdmin)
 
     def quote_customer(self, request):
         return customer_of(request.user)

@@ -310,7 +310,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
-        permissions = [("retry_order", _("Can retry failed orders"))]
+        permissions = [("retry_order", _("Can retry failed orders")), ("import_order", _("Can import orders"))]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="order_customer_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),

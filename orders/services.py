@@ -95,8 +95,14 @@ def order_quote(*, customer_id: int, product_id: int, quantity) -> Quote:
     """The price an order would have now (for the live preview); writes nothing."""
     quantity = quantity_parse(quantity)
     customer = Customer.objects.select_related("tier").get(pk=customer_id)
-    prices = price_list_load(product_id=product_id)
-    _order_rules_check(customer=customer, product=prices.product, quantity=quantity)
+    return order_price(customer=customer, prices=price_list_load(product_id=product_id), quantity=quantity)
+
+
+def order_price(*, customer: Customer, prices: PriceList, quantity: int, target: str | None = None) -> Quote:
+    """The price of an order of a customer (its tier loaded) from a product's price list, its rules
+    checked (the target's too when given); writes nothing and queries nothing (an import prices
+    thousands of rows with it)."""
+    _order_rules_check(customer=customer, product=prices.product, quantity=quantity, target=target)
     return _quote(prices=prices, quantity=quantity, discount=customer.tier.discount_percent, balance=customer.balance)
 
 

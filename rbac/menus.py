@@ -15,16 +15,34 @@ from django.utils.translation import gettext_lazy as _
 
 MENU_CACHE_SECONDS = 600
 
-# (title, icon, entries as ("app_label.ModelName", icon)); icons are Font Awesome's, as simpleui ships them.
+# (title, icon, entries as ("app_label.ModelName", icon) or ("app_label.ModelName", icon, "import") for the
+# model's import page); icons are Font Awesome's, as simpleui ships them.
 MENU = (
     (_("My account"), "fas fa-user", (("orders.MyOrder", "fas fa-receipt"), ("customers.MyLedgerEntry", "fas fa-wallet"))),
-    (_("Orders"), "fas fa-shopping-cart", (("orders.Order", "fas fa-file-invoice"), ("orders.Product", "fas fa-box"))),
-    (_("Customers"), "fas fa-users", (("customers.Customer", "fas fa-user-friends"), ("customers.Tier", "fas fa-layer-group"))),
+    (
+        _("Orders"),
+        "fas fa-shopping-cart",
+        (
+            ("orders.Order", "fas fa-file-invoice"),
+            ("orders.Order", "fas fa-cart-plus", "import"),
+            ("orders.Product", "fas fa-box"),
+        ),
+    ),
+    (
+        _("Customers"),
+        "fas fa-users",
+        (
+            ("customers.Customer", "fas fa-user-friends"),
+            ("customers.Customer", "fas fa-user-plus", "import"),
+            ("customers.Tier", "fas fa-layer-group"),
+        ),
+    ),
     (
         _("Finance"),
         "fas fa-yen-sign",
         (
             ("customers.Recharge", "fas fa-plus-circle"),
+            ("customers.Recharge", "fas fa-file-import", "import"),
             ("customers.Debit", "fas fa-minus-circle"),
             ("customers.LedgerEntry", "fas fa-book"),
         ),
@@ -45,9 +63,19 @@ MENU = (
 OTHER_ICON = "far fa-circle"
 
 
-def _entry(request, model, model_admin, icon: str = OTHER_ICON) -> dict | None:
+def _import_entry(request, model, model_admin, icon: str) -> dict | None:
+    """The model's import page (core.imports.BatchImportMixin), for who may import."""
+    if not getattr(model_admin, "has_import_permission", lambda request: False)(request):
+        return None
+    url = reverse("admin:%s_%s_import" % (model._meta.app_label, model._meta.model_name))
+    return {"name": str(model_admin.import_title), "icon": icon, "url": url}
+
+
+def _entry(request, model, model_admin, icon: str = OTHER_ICON, kind: str = "") -> dict | None:
     if not model_admin.has_module_permission(request):
         return None
+    if kind == "import":
+        return _import_entry(request, model, model_admin, icon)
     info = model._meta.app_label, model._meta.model_name
     try:
         if model_admin.has_view_or_change_permission(request):
@@ -64,22 +92,26 @@ def _entry(request, model, model_admin, icon: str = OTHER_ICON) -> dict | None:
 def menu_build(request, site=admin.site) -> list[dict]:
     """simpleui's SIMPLEUI_CONFIG["menus"] for this user; models outside MENU go under their app."""
     registry = dict(site._registry)
+    listed = set()
     menus = []
     for title, icon, entries in MENU:
         items = []
-        for label, entry_icon in entries:
+        for label, *entry_icon_kind in entries:
             try:
                 model = apps.get_model(label)
             except LookupError:
                 continue
-            model_admin = registry.pop(model, None)
-            entry = model_admin and _entry(request, model, model_admin, entry_icon)
+            model_admin = site._registry.get(model)
+            listed.add(model)
+            entry = model_admin and _entry(request, model, model_admin, *entry_icon_kind)
             if entry:
                 items.append(entry)
         if items:
             menus.append({"name": str(title), "icon": icon, "models": items})
     others: dict[str, list[dict]] = {}
     for model, model_admin in registry.items():
+        if model in listed:
+            continue
         entry = _entry(request, model, model_admin)
         if entry:
             others.setdefault(str(model._meta.app_config.verbose_name), []).append(entry)

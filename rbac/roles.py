@@ -20,6 +20,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.view_recharge",
         "customers.add_debit",
         "customers.view_debit",
+        "customers.import_recharge",  # batch recharge from a spreadsheet
         "customers.view_ledgerentry",
         # to find the customer to recharge (the customer field's autocomplete needs it)
         "customers.view_customer",
@@ -29,11 +30,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.change_customer",
         "customers.delete_customer",
         "customers.view_customer",
+        "customers.import_customer",  # customers created or updated from a spreadsheet
         "customers.view_tier",
         "customers.view_ledgerentry",
         "orders.add_order",
         "orders.change_order",  # the memo and the "cancel selected" action
         "orders.view_order",
+        "orders.import_order",  # mass orders from a spreadsheet
         "orders.view_product",
     ),
     OPERATIONS: (
