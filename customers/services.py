@@ -14,6 +14,7 @@ from core.db import row_get, row_insert, row_lock_sql, row_update
 from core.validators import text_plain_check
 from customers.errors import (
     BalanceLimitExceeded,
+    CustomerOutOfScope,
     DomainError,
     IdempotencyConflict,
     InactiveCustomer,
@@ -21,15 +22,17 @@ from customers.errors import (
 )
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import MONEY_MAX, db_decimal, money_amount_parse
+from customers.selectors import customer_visible
 from rbac.accounts import customer_account_is
 from rbac.models import OperationLog
 from rbac.roles import CUSTOMERS
 from rbac.services import operation_record
 
 
-def customer_lock(*, customer_id: int) -> Customer:
+def customer_lock(*, customer_id: int, actor: AbstractBaseUser | None) -> Customer:
     """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
-    first (then the order's).
+    first (then the order's), and so every one refuses a customer outside the actor's data scope
+    (`actor` None: the platform itself, the agent or a command).
 
     The tier's discount comes along as `tier_discount_percent`, in a subquery: unlike select_related's
     join, it reads the shared tier row without locking it, so one tier's customers never queue on it.
@@ -42,6 +45,8 @@ def customer_lock(*, customer_id: int) -> Customer:
         [customer_id],
     )
     customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
+    if actor is not None and not customer_visible(user=actor, customer=customer):
+        raise CustomerOutOfScope(_("This customer is not in your data scope."))
     return customer
 
 
@@ -103,7 +108,7 @@ def _balance_move(
     amount = money_amount_parse(amount)
     memo = text_plain_check(memo or "", field="memo")
     signed = amount if kind == LedgerEntry.Kind.RECHARGE else -amount
-    customer = customer_lock(customer_id=customer_id)
+    customer = customer_lock(customer_id=customer_id, actor=actor)
     if token:
         first = LedgerEntry.objects.filter(token=token).first()
         if first is not None:

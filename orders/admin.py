@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -14,10 +14,10 @@ from import_export import fields
 from core.admin import BigListMixin, InputChecksMixin, MoneyColumnsMixin, ServiceSaveAdmin
 from core.exports import LabelledResource, SafeExportMixin
 from core.money import money_display
-from customers.admin import LedgerEntryAdmin, people_search
+from customers.admin import CustomerScoped, LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
-from customers.selectors import customer_match, customer_of
+from customers.selectors import customer_match, customer_of, customers_visible_to
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
 from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
@@ -91,7 +91,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
+class OrderAdmin(CustomerScoped, OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
     form = OrderPlaceForm
     add_recorded_by_service = True
     list_display = ("order_no", "customer", "product", "quantity", "amount", "status_badge", "created_at")
@@ -258,7 +258,7 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
         ]
 
     def quote_customer(self, request) -> Customer | None:
-        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        found = list(customer_match(customers_visible_to(user=request.user), request.GET.get("customer", ""))[:2])
         return found[0] if len(found) == 1 else None
 
     def quote_view(self, request):
@@ -310,10 +310,7 @@ class MyOrderAdmin(OrderAdmin):
     def get_object(self, request, object_id, from_field=None):
         if not self._is_customer(request):
             raise PermissionDenied
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:  # someone else's order, or none at all: the same answer
-            raise Http404(_("No such order."))
-        return obj
+        return super().get_object(request, object_id, from_field)  # someone else's order: 404 (CustomerScoped)
 
     def get_inlines(self, request, obj):
         return []

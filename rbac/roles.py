@@ -5,9 +5,12 @@ Proxy models (customers.Recharge, customers.Debit, customers.MyLedgerEntry, orde
 split between roles that read the same tables.
 """
 
+from rbac.models import DataScope
+
 ADMINISTRATORS = "Administrators"
 FINANCE = "Finance"
 CUSTOMER_SERVICE = "Customer service"
+CUSTOMER_SERVICE_LEAD = "Customer service lead"
 OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
@@ -36,6 +39,20 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.view_order",
         "orders.view_product",
     ),
+    # A team lead: customer service over their teams' customers, and chooses who owns a customer.
+    CUSTOMER_SERVICE_LEAD: (
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.delete_customer",
+        "customers.view_customer",
+        "customers.assign_owner",
+        "customers.view_tier",
+        "customers.view_ledgerentry",
+        "orders.add_order",
+        "orders.change_order",
+        "orders.view_order",
+        "orders.view_product",
+    ),
     OPERATIONS: (
         "orders.view_order",
         "orders.retry_order",  # the "retry selected failed orders" action
@@ -49,4 +66,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.change_myorder",  # cancelling their own pending orders
         "customers.view_myledgerentry",
     ),
+}
+
+# Whose customers each role's members see (rbac.models.RoleScope); the Customers role sees its own
+# customer through the login account instead. setup_roles sets these where a role has none.
+ROLE_SCOPES: dict[str, str] = {
+    ADMINISTRATORS: DataScope.ALL,
+    FINANCE: DataScope.ALL,
+    OPERATIONS: DataScope.ALL,
+    CUSTOMER_SERVICE_LEAD: DataScope.TEAM_TREE,
+    CUSTOMER_SERVICE: DataScope.OWN,
 }
