@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rbac.sessions.SessionSeenMiddleware",  # who is signed in (the admin's signed-in users)
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if SILK_ENABLED:

@@ -59,6 +59,7 @@ from customers.models import Customer, Tier  # noqa: E402
 from customers.money import quantize_money  # noqa: E402
 from orders.models import Order, PricePolicy, Product  # noqa: E402
 from orders.pricing import price_list_load  # noqa: E402
+from rbac.models import RoleScope  # noqa: E402
 
 FULL = {"small": (100, 10_000), "big": (10_000, 1_000_000)}
 QUICK = {"small": (20, 2_000), "big": (1_000, 100_000)}
@@ -240,8 +241,11 @@ def bench_user():
     else:
         user.is_superuser = False
         user.save()
-        user.groups.set([group])
-    return user, (group.name if group else "superuser")
+        # Customer service sees its own customers only; this measure is of the whole list (scope "all").
+        everyone, _ = Group.objects.get_or_create(name="bench: all customers")
+        RoleScope.objects.update_or_create(group=everyone, defaults={"scope": RoleScope.Scope.ALL})
+        user.groups.set([group, everyone])
+    return user, (f"{group.name}, data scope all" if group else "superuser")
 
 
 def pages_for_dataset() -> dict[str, str]:

@@ -157,13 +157,15 @@ def fixture_create() -> Fixture:
     product.sandbox_delay_ms = 0
     product.save()
     customers = list(Customer.objects.order_by("mobile"))
+    service = User.objects.get(username="service")
+    Customer.objects.update(owner=service)  # customer service's scope is its own customers: all of them here
     for customer in customers:
         balance_recharge(customer_id=customer.pk, amount=OPENING_BALANCE, actor=admin, memo="bench")
     mine = alice.customer
     for _ in range(MY_ORDERS_AT_LEAST):
         order_place(customer_id=mine.pk, product_id=product.pk, quantity=1, target=mine.mobile, actor=alice)
     return Fixture(
-        service_id=User.objects.get(username="service").pk,
+        service_id=service.pk,
         customer_user_id=alice.pk,
         customer_mobile=mine.mobile,
         product_id=product.pk,

@@ -207,6 +207,7 @@ class BatchResource(resources.Resource):
         if self.refuses_duplicates and self.imported(token=self.row_token(digest, result.rows[0])):
             result.file_errors.append(gettext("This file was already imported; nothing was imported again."))
             return result
+        self.user = user  # whose data scope the rows' customers are looked up in
         result.summary = self.rows_check(result.rows)
         if dry_run or result.has_errors():
             return result

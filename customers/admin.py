@@ -35,7 +35,13 @@ from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.imports import CustomerBatch, RechargeBatch
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
-from customers.selectors import customer_match, customer_of
+from customers.selectors import (
+    customer_match,
+    customer_of,
+    customers_visible_to,
+    staff_accounts_visible_to,
+    visible_to,
+)
 from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
@@ -70,6 +76,25 @@ def people_search(
     return queryset.filter(Q(**{f"{customer_path}__in": customers}) | Q(**{also: term}))
 
 
+class CustomerScoped:
+    """Rows of customers outside the viewer's data scope (customers.selectors) do not exist here: not in
+    the list, its search, filters, exports and actions, nor the autocomplete that reads this admin; the
+    change, history and delete pages answer 404."""
+
+    scope_customer_field = "customer"  # the rows' customer; "" for the customers themselves
+
+    def get_queryset(self, request):
+        return visible_to(super().get_queryset(request), user=request.user, customer_field=self.scope_customer_field)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # as Django answers who may not open this admin's pages at all
+        if obj is None:  # outside the scope, or none at all: the same answer
+            raise Http404(gettext("No such %(name)s.") % {"name": self.opts.verbose_name})
+        return obj
+
+
 @admin.register(Tier)
 class TierAdmin(OperationLogged, InputChecksMixin, admin.ModelAdmin):
     list_display = ("name", "discount_percent")
@@ -98,20 +123,27 @@ class RecentLedgerInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(
-    BatchImportMixin, OperationLogged, RefusalShownMixin, MoneyColumnsMixin, InputChecksMixin, admin.ModelAdmin
+    CustomerScoped,
+    BatchImportMixin,
+    OperationLogged,
+    RefusalShownMixin,
+    MoneyColumnsMixin,
+    InputChecksMixin,
+    admin.ModelAdmin,
 ):
     form = CustomerForm
+    scope_customer_field = ""
     batch_class = CustomerBatch
     import_title = _("Import customers")
-    list_display = ("name", "mobile", "tier", "balance", "is_active", "created_at")
+    list_display = ("name", "mobile", "tier", "balance", "owner", "is_active", "created_at")
     list_filter = ("tier", "is_active")
-    list_select_related = ("tier",)
+    list_select_related = ("tier", "owner")
     search_fields = ("^name", "mobile")
     readonly_fields = ("balance", "created_by", "created_at")
     login_fields = ("login_account", "login_create", "login_username", "login_password")
     fieldsets = (
         (_("Identity"), {"fields": ("name", "mobile", "email", "is_active")}),
-        (_("Tier"), {"fields": ("tier",)}),
+        (_("Tier and owner"), {"fields": ("tier", "owner")}),
         (_("Balance"), {"fields": ("balance",)}),
         (_("Login account"), {"fields": login_fields}),
         (_("Audit"), {"fields": ("created_by", "created_at")}),
@@ -128,9 +160,21 @@ class CustomerAdmin(
             for title, opts in self.fieldsets
         ]
 
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.has_perm("customers.assign_owner"):
+            return self.readonly_fields
+        return (*self.readonly_fields, "owner")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            # Staff within the chooser's own scope: a customer is never handed to where they cannot follow.
+            kwargs["queryset"] = staff_accounts_visible_to(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+            obj.owner = obj.owner or request.user  # the creator manages the customer unless another was chosen
             obj.save()
         else:
             # Only what the form edits: a full save would write back a balance a service changed meanwhile.
@@ -230,7 +274,7 @@ class LedgerEntryResource(LabelledResource):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(CustomerScoped, BigListMixin, SafeExportMixin, ReadOnlyAdmin):
     list_display = ("created_at", "customer", "kind", "amount", "balance_after", "order", "created_by", "memo_text")
     list_select_related = ("customer", "order", "created_by")
     list_filter = ("kind", "created_at")
@@ -246,7 +290,7 @@ class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
         return None
 
 
-class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.ModelAdmin):
+class BalanceMoveAdmin(CustomerScoped, OperationLogged, ServiceSaveAdmin, BigListMixin, admin.ModelAdmin):
     """Recharges and debits: an add form saved by the balance service, and a read-only list of that kind."""
 
     service = None  # balance_recharge or balance_debit
@@ -286,7 +330,7 @@ class BalanceMoveAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, admin.Mo
         """The balance of the customer picked on the add form (JSON), for who may make this move."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        found = list(customer_match(customers_visible_to(user=request.user), request.GET.get("customer", ""))[:2])
         if len(found) != 1:
             return JsonResponse({"ok": False, "error": gettext("Pick a customer from the suggestions.")})
         return JsonResponse({"ok": True, "balance": money_display(found[0].balance)})

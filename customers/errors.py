@@ -21,3 +21,7 @@ class InactiveCustomer(DomainError):
 
 class IdempotencyConflict(DomainError):
     """A token was replayed with different parameters."""
+
+
+class CustomerOutOfScope(DomainError):
+    """The customer is not in the acting user's data scope (customers.selectors)."""

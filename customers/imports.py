@@ -11,14 +11,16 @@ from core.money import money_display
 from core.validators import MOBILE_RE, text_plain_check
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import MONEY_MAX, money_amount_parse
+from customers.selectors import customers_visible_to
 from customers.services import balance_recharge, customer_upsert
 
 MOBILE = Column("mobile", _("mobile"), ("手机号", "手机", "手机号码"))
 LOOKUP_CHUNK = 1_000  # mobiles per IN (...) query
 
 
-def customers_by_mobile(mobiles, queryset=None) -> dict[str, Customer]:
-    queryset = Customer.objects.all() if queryset is None else queryset
+def customers_by_mobile(mobiles, *, user) -> dict[str, Customer]:
+    """The customers of these mobiles that `user` may see (customers.selectors): any other is not found."""
+    queryset = customers_visible_to(user=user).select_related("tier")
     mobiles = sorted(mobile for mobile in set(mobiles) if MOBILE_RE.fullmatch(mobile))
     found = {}
     for start in range(0, len(mobiles), LOOKUP_CHUNK):
@@ -65,7 +67,7 @@ class RechargeBatch(BatchResource):
         return LedgerEntry.objects.filter(token=token).exists()
 
     def rows_check(self, rows):
-        customers = customers_by_mobile(row.values["mobile"] for row in rows)
+        customers = customers_by_mobile((row.values["mobile"] for row in rows), user=self.user)
         balances: dict[int, object] = {}
         total = 0
         for row in rows:
@@ -123,7 +125,11 @@ class CustomerBatch(BatchResource):
     refuses_duplicates = False  # importing the same customers again changes nothing
 
     def rows_check(self, rows):
-        existing = customers_by_mobile((row.values["mobile"] for row in rows), Customer.objects.select_related("tier"))
+        existing = customers_by_mobile((row.values["mobile"] for row in rows), user=self.user)
+        elsewhere = set(  # mobiles of customers outside the importer's scope: neither updated nor made again
+            Customer.objects.filter(mobile__in=[row.values["mobile"] for row in rows]).exclude(mobile__in=existing)
+            .values_list("mobile", flat=True)
+        )
         tiers = {tier.name.casefold(): tier for tier in Tier.objects.all()}
         added = updated = 0
         for row in rows:
@@ -131,6 +137,8 @@ class CustomerBatch(BatchResource):
             if not MOBILE_RE.fullmatch(mobile):
                 row.errors.append(gettext("“%(mobile)s” is not a mainland mobile number.") % {"mobile": mobile})
             customer = existing.get(mobile)
+            if mobile in elsewhere:
+                row.errors.append(gettext("This customer is not in your data scope."))
             changes = self.row_changes(row, tiers)
             if customer is None and not row.errors:
                 for name in ("name", "tier"):

@@ -61,6 +61,16 @@ class Customer(models.Model):
         verbose_name=_("login account"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The staff member who manages the customer: who sees them follows from it (rbac.scope).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_customers",
+        verbose_name=_("owner"),
+        help_text=_("The staff member who manages this customer; staff see the customers their data scope covers."),
+    )
     created_by = created_by_field()
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -68,7 +78,7 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-id"]
-        permissions = [("import_customer", _("Can import customers"))]
+        permissions = [("import_customer", _("Can import customers")), ("assign_owner", _("Can choose a customer's owner"))]
         constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="customer_balance_not_negative")]
 
     def __str__(self) -> str:

@@ -1,9 +1,11 @@
 import re
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from core.validators import MOBILE_RE
 from customers.models import Customer
+from rbac.scope import owner_ids_visible_to
 
 # A customer's label, as str(customer) renders it: "name (mobile)".
 LABEL_RE = re.compile(rf"(?P<name>.*\S)\s*\((?P<mobile>{MOBILE_RE.pattern})\)")
@@ -23,3 +25,50 @@ def customer_match(queryset: QuerySet, text: str) -> QuerySet:
 def customer_of(user) -> Customer | None:
     """The customer a login belongs to, or None for staff without one."""
     return getattr(user, "customer", None) if user.is_authenticated else None
+
+
+# --- data scope: the one place that decides whose customers, orders and ledger rows a user sees -------
+
+
+def customers_visible_to(*, user) -> QuerySet:
+    """The customers `user` may see: a customer account its own customer only; staff those their
+    data scope covers (rbac.scope); superusers and scope "all" every customer."""
+    return visible_to(Customer.objects.all(), user=user, customer_field="")
+
+
+def customer_ids_visible_to(*, user) -> QuerySet:
+    """The ids of customers_visible_to, as a subquery."""
+    return customers_visible_to(user=user).values("pk")
+
+
+def visible_to(queryset: QuerySet, *, user, customer_field: str = "customer") -> QuerySet:
+    """`queryset` (of customers, or of rows with a `customer_field`) narrowed to what `user` may see.
+    Rows of other tables go through the customers' ids as a subquery: no join in the list's query."""
+    customer = customer_of(user)
+    if customer is not None:
+        return queryset.filter(**{customer_field or "pk": customer.pk})
+    if not user.is_authenticated:
+        return queryset.none()
+    owners = owner_ids_visible_to(user)
+    if owners is None:
+        return queryset
+    if not customer_field:
+        return queryset.filter(owner_id__in=owners)
+    ids = Customer.objects.filter(owner_id__in=owners).values("pk")
+    return queryset.filter(**{f"{customer_field}_id__in": ids})
+
+
+def customer_visible(*, user, customer: Customer) -> bool:
+    """Whether `user` may see `customer` (already loaded: no query for a customer account or scope "all")."""
+    own = customer_of(user)
+    if own is not None:
+        return own.pk == customer.pk
+    owners = owner_ids_visible_to(user)
+    return owners is None or customer.owner_id in owners
+
+
+def staff_accounts_visible_to(*, user) -> QuerySet:
+    """The active staff accounts whose customers `user` sees: who may be made a customer's owner."""
+    accounts = get_user_model()._default_manager.filter(is_staff=True, is_active=True, customer__isnull=True)
+    owners = owner_ids_visible_to(user)
+    return (accounts if owners is None else accounts.filter(pk__in=owners)).order_by("username")

@@ -17,6 +17,7 @@ from core.db import row_get, row_insert, row_lock_sql, row_update
 from core.validators import text_plain_check
 from customers.errors import (
     BalanceLimitExceeded,
+    CustomerOutOfScope,
     DomainError,
     IdempotencyConflict,
     InactiveCustomer,
@@ -24,15 +25,17 @@ from customers.errors import (
 )
 from customers.models import Customer, LedgerEntry, Tier
 from customers.money import MONEY_MAX, db_decimal, money_amount_parse
+from customers.selectors import customer_visible
 from rbac.accounts import customer_account_is
 from rbac.models import OperationLog
 from rbac.roles import CUSTOMERS
 from rbac.services import operation_record
 
 
-def customer_lock(*, customer_id: int) -> Customer:
+def customer_lock(*, customer_id: int, actor: AbstractBaseUser | None) -> Customer:
     """Lock the customer row (SELECT ... FOR UPDATE). Every money-moving transaction takes this lock
-    first (then the order's).
+    first (then the order's), and so every one refuses a customer outside the actor's data scope
+    (`actor` None: the platform itself, the agent or a command).
 
     The tier's discount comes along as `tier_discount_percent`, in a subquery: unlike select_related's
     join, it reads the shared tier row without locking it, so one tier's customers never queue on it.
@@ -45,6 +48,8 @@ def customer_lock(*, customer_id: int) -> Customer:
         [customer_id],
     )
     customer.tier_discount_percent = db_decimal(customer.tier_discount_percent)
+    if actor is not None and not customer_visible(user=actor, customer=customer):
+        raise CustomerOutOfScope(_("This customer is not in your data scope."))
     return customer
 
 
@@ -106,7 +111,7 @@ def _balance_move(
     amount = money_amount_parse(amount)
     memo = text_plain_check(memo or "", field="memo")
     signed = amount if kind == LedgerEntry.Kind.RECHARGE else -amount
-    customer = customer_lock(customer_id=customer_id)
+    customer = customer_lock(customer_id=customer_id, actor=actor)
     if token:
         first = LedgerEntry.objects.filter(token=token).first()
         if first is not None:
@@ -226,8 +231,11 @@ def customer_upsert(
         raise ValueError(f"customer_upsert cannot set {', '.join(sorted(fields))}")
     customer = Customer.objects.select_for_update().filter(mobile=mobile).first()
     adding = customer is None
+    if not adding and actor is not None and not customer_visible(user=actor, customer=customer):
+        raise CustomerOutOfScope(_("This customer is not in your data scope."))
     if adding:
-        customer = Customer(mobile=mobile, created_by=actor if actor is not None and actor.is_authenticated else None)
+        staff = actor if actor is not None and actor.is_authenticated else None
+        customer = Customer(mobile=mobile, created_by=staff, owner=staff)  # the importer manages whom they add
     changed = [name for name, value in changes.items() if adding or getattr(customer, name) != value]
     if not changed and not adding:
         return customer

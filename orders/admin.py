@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -15,10 +15,10 @@ from core.admin import BigListMixin, InputChecksMixin, MoneyColumnsMixin, Servic
 from core.exports import LabelledResource, SafeExportMixin
 from core.imports import BatchImportMixin
 from core.money import money_display
-from customers.admin import LedgerEntryAdmin, people_search
+from customers.admin import CustomerScoped, LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
-from customers.selectors import customer_match, customer_of
+from customers.selectors import customer_match, customer_of, customers_visible_to
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.imports import OrderBatch
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
@@ -93,7 +93,9 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(BatchImportMixin, OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin):
+class OrderAdmin(
+    CustomerScoped, BatchImportMixin, OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin
+):
     form = OrderPlaceForm
     import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     batch_class = OrderBatch
@@ -276,7 +278,7 @@ class OrderAdmin(BatchImportMixin, OperationLogged, ServiceSaveAdmin, BigListMix
         ]
 
     def quote_customer(self, request) -> Customer | None:
-        found = list(customer_match(Customer.objects.all(), request.GET.get("customer", ""))[:2])
+        found = list(customer_match(customers_visible_to(user=request.user), request.GET.get("customer", ""))[:2])
         return found[0] if len(found) == 1 else None
 
     def quote_view(self, request):
@@ -326,10 +328,7 @@ class MyOrderAdmin(OrderAdmin):
     def get_object(self, request, object_id, from_field=None):
         if not self._is_customer(request):
             raise PermissionDenied
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:  # someone else's order, or none at all: the same answer
-            raise Http404(_("No such order."))
-        return obj
+        return super().get_object(request, object_id, from_field)  # someone else's order: 404 (CustomerScoped)
 
     def get_inlines(self, request, obj):
         return []

@@ -11,7 +11,6 @@ from core.imports import BatchResource, Column
 from core.money import money_display
 from core.validators import text_plain_check
 from customers.imports import MOBILE, customers_by_mobile, row_customer
-from customers.models import Customer
 from orders.models import Order, Product
 from orders.pricing import price_list_load
 from orders.services import order_place, order_price, quantity_parse
@@ -36,7 +35,7 @@ class OrderBatch(BatchResource):
         return Order.objects.filter(token=token).exists()
 
     def rows_check(self, rows):
-        customers = customers_by_mobile((row.values["mobile"] for row in rows), Customer.objects.select_related("tier"))
+        customers = customers_by_mobile((row.values["mobile"] for row in rows), user=self.user)
         codes = {row.values["product"] for row in rows}
         products = {product.code: product for product in Product.objects.filter(code__in=codes)}
         prices = {code: price_list_load(product_id=product.pk) for code, product in products.items()}

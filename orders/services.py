@@ -268,7 +268,7 @@ def _order_place(
 ) -> Order:
     if not target:
         raise TargetMismatch(_("The target is required."))
-    customer = customer_lock(customer_id=customer_id)
+    customer = customer_lock(customer_id=customer_id, actor=actor)
     prices = price_list(product_id=product_id, revision=_product_revision(product_id=product_id))
     product = prices.product
     _order_rules_check(customer=customer, product=product, quantity=quantity, target=target)
@@ -314,10 +314,10 @@ def _order_row_lock(*, order_id: int) -> Order:
     return row_get(Order, f"SELECT * FROM {Order._meta.db_table} WHERE id = %s {row_lock_sql()}", [order_id])
 
 
-def _order_lock(*, order_id: int) -> tuple[Customer, Order]:
+def _order_lock(*, order_id: int, actor) -> tuple[Customer, Order]:
     """Lock the order's customer, then the order itself (the platform's lock order)."""
     customer_id = Order.objects.filter(pk=order_id).values_list("customer_id", flat=True).get()
-    customer = customer_lock(customer_id=customer_id)
+    customer = customer_lock(customer_id=customer_id, actor=actor)
     return customer, _order_row_lock(order_id=order_id)
 
 
@@ -330,7 +330,7 @@ def order_cancel(
     *, order_id: int, actor: AbstractBaseUser | None, address: str | None = None, note: str = ""
 ) -> Order:
     """Cancel a pending order and refund it. A running or finished order cannot be cancelled."""
-    customer, order = _order_lock(order_id=order_id)
+    customer, order = _order_lock(order_id=order_id, actor=actor)
     _order_transition(order=order, to_status=Status.CANCELLED, actor=actor, note=note, finished_at=timezone.now())
     _order_refund(customer=customer, order=order, actor=actor, memo=note)
     operation_record(
@@ -481,7 +481,7 @@ def _fail_or_retry(*, customer: Customer, order: Order, error: str | dict, trans
 def order_fail(*, order_id: int, agent: str, error: str, transient: bool) -> Order:
     """Record a failed attempt: back to pending with backoff while attempts remain and the failure
     is transient, else failed with the refund in the same transaction."""
-    customer, order = _order_lock(order_id=order_id)
+    customer, order = _order_lock(order_id=order_id, actor=None)
     _held_check(order=order, agent=agent)
     return _fail_or_retry(customer=customer, order=order, error=error, transient=transient, agent=agent)
 
@@ -492,7 +492,7 @@ def order_refund_complete(
 ) -> Order:
     """Post the refund a failed order is still owed (its customer's balance had no room for it when
     it failed); refused while there is still no room, and for an order that is not owed one."""
-    customer, order = _order_lock(order_id=order_id)
+    customer, order = _order_lock(order_id=order_id, actor=actor)
     owed = order.status == Status.FAILED and not LedgerEntry.objects.filter(order=order, kind=LedgerEntry.Kind.REFUND).exists()
     if not owed:
         raise InvalidTransition(
@@ -528,7 +528,7 @@ def order_requeue_expired() -> int:
     done = 0
     for order_id in expired_ids:
         with transaction.atomic():
-            customer, order = _order_lock(order_id=order_id)
+            customer, order = _order_lock(order_id=order_id, actor=None)
             if order.status != Status.RUNNING or order.lease_expires_at >= timezone.now():
                 continue  # renewed or finished meanwhile
             error = order_note(OrderNote.LEASE_EXPIRED, agent=order.lease_owner)

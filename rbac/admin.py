@@ -1,5 +1,6 @@
 import ipaddress
 import json
+from datetime import timedelta
 
 from axes.models import AccessAttempt
 from django.apps import apps
@@ -21,9 +22,9 @@ from core.exports import SafeExportMixin
 from rbac.addresses import client_address
 from rbac.forms import AccountChangeForm, LoginForm
 from rbac.lockout import login_username
-from rbac.models import LoginLog, OperationLog
-from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
-from rbac.services import login_unlock, operation_record
+from rbac.models import LoginLog, OperationLog, RoleScope, SignedInSession, StaffProfile, Team
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD, CUSTOMERS, FINANCE, OPERATIONS
+from rbac.services import login_unlock, operation_record, sessions_sign_out
 
 
 class OperationLogged:
@@ -141,6 +142,7 @@ ROLE_LABELS = {
     ADMINISTRATORS: _("Administrators"),
     FINANCE: _("Finance"),
     CUSTOMER_SERVICE: _("Customer service"),
+    CUSTOMER_SERVICE_LEAD: _("Customer service lead"),
     OPERATIONS: _("Operations"),
     CUSTOMERS: _("Customers"),
 }
@@ -191,6 +193,57 @@ class RoleLabels:
         return formfield
 
 
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    fields = ("team",)
+    can_delete = False
+    verbose_name_plural = _("team")
+
+
+class RoleScopeInline(admin.StackedInline):
+    model = RoleScope
+    fields = ("scope",)
+    can_delete = False
+    verbose_name_plural = _("data scope")
+
+
+@admin.register(SignedInSession)
+class SignedInSessionAdmin(ReadOnly, admin.ModelAdmin):
+    """Who is signed in now; administrators sign a visit out (rbac.services.sessions_sign_out)."""
+
+    list_display = ("user", "address", "signed_in_at", "last_seen_at", "user_agent")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    search_help_text = _("Username (exact).")
+    actions = ["sign_out_selected"]
+
+    def get_queryset(self, request):
+        # A visit not seen for a session's lifetime has ended without signing out (its browser closed).
+        alive = timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        return super().get_queryset(request).filter(last_seen_at__gte=alive)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        return (queryset.filter(user__username=term) if term else queryset), False
+
+    @admin.action(description=_("Sign the selected visits out"), permissions=["sign_out"])
+    def sign_out_selected(self, request, queryset):
+        ended = sessions_sign_out(
+            session_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, address=client_address(request)
+        )
+        self.message_user(request, gettext("%(count)s visits signed out.") % {"count": ended})
+
+    def has_sign_out_permission(self, request):
+        return request.user.has_perm("rbac.delete_signedinsession")
+
+
+@admin.register(Team)
+class TeamAdmin(OperationLogged, admin.ModelAdmin):
+    list_display = ("name", "parent")
+    list_select_related = ("parent",)
+    search_fields = ("name",)
+
+
 admin.site.unregister(User)
 admin.site.unregister(Group)
 
@@ -204,6 +257,9 @@ class LoggedUserAdmin(OperationLogged, RoleLabels, UserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    def get_inlines(self, request, obj):
+        return [StaffProfileInline] if obj is not None else []  # the team is set once the account exists
+
     @admin.display(description=_("roles"))
     def roles(self, user):
         return ", ".join(role_label(group) for group in user.groups.all())
@@ -211,7 +267,9 @@ class LoggedUserAdmin(OperationLogged, RoleLabels, UserAdmin):
 
 @admin.register(Group)
 class LoggedGroupAdmin(OperationLogged, RoleLabels, GroupAdmin):
-    list_display = ("role_name",)
+    list_display = ("role_name", "scope")
+    list_select_related = ("scope",)
+    inlines = [RoleScopeInline]
 
     def get_readonly_fields(self, request, obj=None):
         return ("role_name",) if obj is not None else ()

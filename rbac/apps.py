@@ -7,4 +7,4 @@ class RbacConfig(AppConfig):
     verbose_name = _("Roles and permissions")
 
     def ready(self):
-        from rbac import signals  # noqa: F401 - the login log's receivers
+        from rbac import sessions, signals  # noqa: F401 - the login log's and signed-in sessions' receivers

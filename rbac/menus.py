@@ -54,6 +54,8 @@ MENU = (
         (
             ("auth.User", "fas fa-user"),
             ("auth.Group", "fas fa-users-cog"),
+            ("rbac.Team", "fas fa-sitemap"),
+            ("rbac.SignedInSession", "fas fa-user-clock"),
             ("axes.AccessAttempt", "fas fa-user-lock"),
             ("rbac.LoginLog", "fas fa-sign-in-alt"),
             ("rbac.OperationLog", "fas fa-history"),

@@ -5,14 +5,32 @@ Proxy models (customers.Recharge, customers.Debit, customers.MyLedgerEntry, orde
 split between roles that read the same tables.
 """
 
+from rbac.models import DataScope
+
 ADMINISTRATORS = "Administrators"
 FINANCE = "Finance"
 CUSTOMER_SERVICE = "Customer service"
+CUSTOMER_SERVICE_LEAD = "Customer service lead"
 OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
 # Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock).
 ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes")
+
+CUSTOMER_SERVICE_PERMISSIONS = (
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.delete_customer",
+    "customers.view_customer",
+    "customers.import_customer",  # customers created or updated from a spreadsheet
+    "customers.view_tier",
+    "customers.view_ledgerentry",
+    "orders.add_order",
+    "orders.change_order",  # the memo and the "cancel selected" action
+    "orders.view_order",
+    "orders.import_order",  # mass orders from a spreadsheet
+    "orders.view_product",
+)
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     FINANCE: (
@@ -25,20 +43,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         # to find the customer to recharge (the customer field's autocomplete needs it)
         "customers.view_customer",
     ),
-    CUSTOMER_SERVICE: (
-        "customers.add_customer",
-        "customers.change_customer",
-        "customers.delete_customer",
-        "customers.view_customer",
-        "customers.import_customer",  # customers created or updated from a spreadsheet
-        "customers.view_tier",
-        "customers.view_ledgerentry",
-        "orders.add_order",
-        "orders.change_order",  # the memo and the "cancel selected" action
-        "orders.view_order",
-        "orders.import_order",  # mass orders from a spreadsheet
-        "orders.view_product",
-    ),
+    CUSTOMER_SERVICE: CUSTOMER_SERVICE_PERMISSIONS,
+    # A team lead: customer service over their teams' customers, and chooses who owns a customer.
+    CUSTOMER_SERVICE_LEAD: (*CUSTOMER_SERVICE_PERMISSIONS, "customers.assign_owner"),
     OPERATIONS: (
         "orders.view_order",
         "orders.retry_order",  # the "retry selected failed orders" action
@@ -52,4 +59,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.change_myorder",  # cancelling their own pending orders
         "customers.view_myledgerentry",
     ),
+}
+
+# Whose customers each role's members see (rbac.models.RoleScope); the Customers role sees its own
+# customer through the login account instead. setup_roles sets these where a role has none.
+ROLE_SCOPES: dict[str, str] = {
+    ADMINISTRATORS: DataScope.ALL,
+    FINANCE: DataScope.ALL,
+    OPERATIONS: DataScope.ALL,
+    CUSTOMER_SERVICE_LEAD: DataScope.TEAM_TREE,
+    CUSTOMER_SERVICE: DataScope.OWN,
 }

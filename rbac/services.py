@@ -1,13 +1,15 @@
 from dataclasses import dataclass
+from importlib import import_module
 
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
 from core.db import row_insert
-from rbac.models import OperationLog
-from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS
+from rbac.models import OperationLog, RoleScope, SignedInSession
+from rbac.roles import ADMINISTRATOR_APPS, ADMINISTRATORS, ROLE_PERMISSIONS, ROLE_SCOPES
 
 
 def _permissions_find(names: tuple[str, ...]) -> list[Permission]:
@@ -27,6 +29,7 @@ class RoleSetup:
     group: Group
     added: list[str]  # permissions the role lacked and now has
     extra: list[str]  # permissions beyond the role's defaults: kept, or removed with reset
+    scope: str = ""  # the role's data scope after the set-up ("" for a role without one)
 
 
 def _permission_names(permissions) -> list[str]:
@@ -35,9 +38,9 @@ def _permission_names(permissions) -> list[str]:
 
 @transaction.atomic
 def roles_setup(*, reset: bool = False) -> dict[str, RoleSetup]:
-    """Create the role groups and give each the permissions it lacks. Permissions an administrator
-    added to a role are kept (and reported), unless `reset` makes each role exactly its defaults.
-    Running it again changes nothing."""
+    """Create the role groups and give each the permissions it lacks, and its data scope where it has
+    none. Permissions an administrator added to a role, and a scope they chose, are kept (permissions
+    reported), unless `reset` makes each role exactly its defaults. Running it again changes nothing."""
     defaults = {ADMINISTRATORS: list(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))}
     defaults |= {name: _permissions_find(names) for name, names in ROLE_PERMISSIONS.items()}
     roles = {}
@@ -48,7 +51,14 @@ def roles_setup(*, reset: bool = False) -> dict[str, RoleSetup]:
         group.permissions.add(*added)
         if reset:
             group.permissions.remove(*extra)
-        roles[name] = RoleSetup(group, _permission_names(added), _permission_names(extra))
+        scope = ROLE_SCOPES.get(name)
+        if scope is not None:
+            role_scope, _created = RoleScope.objects.get_or_create(group=group, defaults={"scope": scope})
+            if reset and role_scope.scope != scope:
+                role_scope.scope = scope
+                role_scope.save(update_fields=["scope"])
+            scope = role_scope.scope
+        roles[name] = RoleSetup(group, _permission_names(added), _permission_names(extra), scope or "")
     return roles
 
 
@@ -83,3 +93,19 @@ def login_unlock(*, attempt_ids: list[int], actor, address: str | None = None) -
         )
     AccessAttempt.objects.filter(pk__in=[attempt.pk for attempt in attempts]).delete()
     return len(attempts)
+
+
+@transaction.atomic
+def sessions_sign_out(*, session_ids: list[int], actor, address: str | None = None) -> int:
+    """End signed-in visits: each is removed from the session store, so its next request is signed out,
+    and recorded in the operation log."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    visits = list(SignedInSession.objects.select_for_update().filter(pk__in=session_ids).select_related("user"))
+    for visit in visits:
+        store(session_key=visit.session_key).delete()
+        operation_record(
+            actor=actor, address=address, action=OperationLog.Action.SIGN_OUT, obj=visit,
+            summary=f"{visit.address or ''} {visit.signed_in_at:%Y-%m-%d %H:%M}",
+        )
+    SignedInSession.objects.filter(pk__in=[visit.pk for visit in visits]).delete()
+    return len(visits)

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.factories import CustomerFactory, ProductFactory, TierFactory, UserFactory
+from tests.roles import every_customer_role
 
 
 def pytest_configure(config):
@@ -35,7 +36,10 @@ def _ready_queue_isolated(settings, request):
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(is_staff=True)
+    """A staff member who sees every customer (a role of data scope "all")."""
+    user = UserFactory(is_staff=True)
+    user.groups.add(every_customer_role())
+    return user
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def balance_fill(customer, *, room: str) -> Decimal:
     """Bring the customer's balance to MONEY_MAX - room with one recharge entry, as the ledger would
     after many large recharges (one typed recharge is at most 99,999,999.99). Returns the balance."""
     with transaction.atomic():
-        locked = customer_lock(customer_id=customer.pk)
+        locked = customer_lock(customer_id=customer.pk, actor=None)
         amount = MONEY_MAX - Decimal(room) - locked.balance
         ledger_post(customer=locked, kind=LedgerEntry.Kind.RECHARGE, amount=amount, actor=None, token=uuid.uuid4().hex)
     customer.refresh_from_db()

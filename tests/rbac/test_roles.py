@@ -11,7 +11,7 @@ from customers.models import Debit, MyLedgerEntry, Recharge
 from customers.services import balance_recharge
 from orders.models import MyOrder, Order
 from orders.services import order_claim, order_fail, order_place
-from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD, CUSTOMERS, FINANCE, OPERATIONS
 from tests.factories import CustomerFactory, ProductFactory, UserFactory
 from tests.roles import role_user
 
@@ -33,7 +33,7 @@ def test_setup_roles_is_idempotent():
     call_command("setup_roles")
     after = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
     assert before == after
-    assert set(after) == {ADMINISTRATORS, FINANCE, CUSTOMER_SERVICE, OPERATIONS, CUSTOMERS}
+    assert set(after) == {ADMINISTRATORS, FINANCE, CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD, OPERATIONS, CUSTOMERS}
 
 
 def test_setup_roles_keeps_and_reports_a_permission_an_administrator_added(capsys):

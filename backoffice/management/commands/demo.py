@@ -12,7 +12,8 @@ from customers.models import Customer, Tier
 from customers.services import balance_recharge
 from orders.models import Order, PricePolicy, Product
 from orders.services import order_cancel, order_claim, order_fail, order_place, order_succeed
-from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
+from rbac.models import StaffProfile, Team
+from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD, CUSTOMERS, FINANCE, OPERATIONS
 from rbac.services import roles_setup
 
 TIERS = [("普通", "0"), ("白银", "5"), ("黄金", "10"), ("钻石", "15")]
@@ -36,7 +37,16 @@ DEMO_LOGINS = [
     ("service", CUSTOMER_SERVICE),
     ("ops", OPERATIONS),
     ("alice", CUSTOMERS),
+    ("lead1", CUSTOMER_SERVICE_LEAD),
+    ("service2", CUSTOMER_SERVICE),
+    ("lead2", CUSTOMER_SERVICE_LEAD),
+    ("service3", CUSTOMER_SERVICE),
+    ("service4", CUSTOMER_SERVICE),
 ]
+# Two teams of customer service, each a lead and two account managers; the customers are spread over
+# the account managers in turn (the first, alice's, is service's).
+DEMO_TEAMS = {"客服一组": ("lead1", "service", "service2"), "客服二组": ("lead2", "service3", "service4")}
+ACCOUNT_MANAGERS = ["service", "service2", "service3", "service4"]
 
 
 class Command(BaseCommand):
@@ -85,6 +95,15 @@ class Command(BaseCommand):
         if alice_customer is not None:
             alice_customer.user = User.objects.get(username="alice")
             alice_customer.save(update_fields=["user"])
+        for team_name, usernames in DEMO_TEAMS.items():
+            team, _ = Team.objects.get_or_create(name=team_name)
+            for username in usernames:
+                StaffProfile.objects.update_or_create(user=User.objects.get(username=username), defaults={"team": team})
+        managers = [User.objects.get(username=username) for username in ACCOUNT_MANAGERS]
+        for i, customer in enumerate(Customer.objects.filter(mobile__startswith="138").order_by("mobile")):
+            if customer.owner_id is None:
+                customer.owner = managers[i % len(managers)]
+                customer.save(update_fields=["owner"])
 
     def _products_ensure(self) -> list[Product]:
         products = []

@@ -14,7 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset=False, **options):
         for name, role in roles_setup(reset=reset).items():
-            self.stdout.write(f"{name}: {role.group.permissions.count()} permissions")
+            scope = f", data scope {role.scope}" if role.scope else ""
+            self.stdout.write(f"{name}: {role.group.permissions.count()} permissions{scope}")
             if role.added:
                 self.stdout.write(f"  added: {', '.join(role.added)}")
             if role.extra and reset:
