@@ -18,6 +18,7 @@ from rbac.roles import CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD, FINANCE
 from rbac.scope import user_scope
 from rbac.services import roles_setup
 from tests.factories import CustomerFactory
+from tests.imports import row_errors, upload, xlsx_file
 from tests.roles import role_user
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +251,21 @@ def test_setup_roles_sets_the_default_scopes_and_keeps_an_administrators_choice(
     RoleScope.objects.filter(group__name=CUSTOMER_SERVICE).update(scope="team")
     assert roles_setup()[CUSTOMER_SERVICE].scope == "team"
     assert roles_setup(reset=True)[CUSTOMER_SERVICE].scope == "own"
+
+
+def test_imports_find_only_the_importers_customers(client, world, product, tier):
+    users, customers = world
+    client.force_login(users["am2"])
+    mine, theirs = customers["am2"], customers["am1"]
+    preview = upload(client, "orders_order", xlsx_file([
+        ["mobile", "product", "quantity", "target"],
+        [mine.mobile, product.code, 1, "t"],
+        [theirs.mobile, product.code, 1, "t"],
+    ]))
+    assert list(row_errors(preview)) == [3]  # theirs is not found, as if it did not exist
+    preview = upload(client, "customers_customer", xlsx_file([
+        ["mobile", "name", "tier"], [theirs.mobile, "改名", tier.name], ["13700000009", "新客户", tier.name],
+    ]))
+    assert list(row_errors(preview)) == [2]
+    theirs.refresh_from_db()
+    assert theirs.name != "改名"
