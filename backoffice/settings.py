@@ -215,6 +215,24 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_CODE_TTL_SECONDS = int(os.environ.get("LOGIN_CODE_TTL_SECONDS", "300"))
 LOGIN_CODE_ATTEMPTS = 5
 LOGIN_CODES_PER_ADDRESS = int(os.environ.get("LOGIN_CODES_PER_ADDRESS", "20"))  # an hour
+# Who texts the codes (rbac.sms): the log ("console") or Alibaba Cloud SMS ("aliyun").
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console").strip().lower()
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+ALIYUN_SMS_SIGN_NAME = os.environ.get("ALIYUN_SMS_SIGN_NAME", "")
+ALIYUN_SMS_TEMPLATE_CODE = os.environ.get("ALIYUN_SMS_TEMPLATE_CODE", "")
+ALIBABA_CLOUD_ACCESS_KEY_ID = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID", "")
+ALIBABA_CLOUD_ACCESS_KEY_SECRET = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
+if SMS_BACKEND not in {"console", "aliyun"}:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console or aliyun, not {SMS_BACKEND!r}.")
+if SMS_BACKEND == "aliyun":
+    _missing = [
+        name
+        for name in ("ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_TEMPLATE_CODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"SMS_BACKEND=aliyun needs {', '.join(_missing)}.")
 
 # Lockout (django-axes, rbac.lockout): AXES_FAILURE_LIMIT failed sign-ins, password or SMS code, lock the
 # user (a mobile counts as its account) and, separately, the address for AXES_COOLOFF_MINUTES after the
