@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.redis_address import sentinel_address
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -175,25 +177,39 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, sessions and the ready-queue ----------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "backoffice"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 2,
-                # A Redis blip degrades the cache to misses instead of failing the request.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
+
+
+def redis_cache(url: str) -> dict:
+    """django-redis at `url` (a Redis URL, or a redis+sentinel:// one: core.redis_address)."""
+    options = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": 1,
+        "SOCKET_TIMEOUT": 2,
+        # A Redis blip (or no master while Sentinel fails over) degrades the cache to misses instead of
+        # failing the request.
+        "IGNORE_EXCEPTIONS": True,
     }
+    sentinel = sentinel_address(url)
+    if sentinel is not None:
+        # The master alone, through its sentinels (django-redis's SentinelClient would read from replicas,
+        # which lag: a login code just set could be missing).
+        url = sentinel.master_url()
+        options |= {"CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory", "SENTINELS": list(sentinel.sentinels)}
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "backoffice"),
+        "OPTIONS": options,
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis"  # its lines once an interval (LOGGING below)
 
 READY_QUEUE_KEY = os.environ.get("READY_QUEUE_KEY", "orders:ready")
 
@@ -336,6 +352,8 @@ IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# A message logged again and again (a Redis outage, seen by every request) is written once in this many seconds.
+LOG_REPEAT_SECONDS = float(os.environ.get("LOG_REPEAT_SECONDS", "60"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -346,6 +364,7 @@ LOGGING = {
     "filters": {
         "client_errors_brief": {"()": "backoffice.logs.ClientErrorsBrief"},
         "probes_unlogged": {"()": "backoffice.health.ProbesUnlogged"},
+        "once_per_interval": {"()": "backoffice.logs.OncePerInterval", "seconds": LOG_REPEAT_SECONDS},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["client_errors_brief"]}
@@ -354,6 +373,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["probes_unlogged"]},
+        # What a Redis outage makes every request say: once an interval (backoffice.logs.OncePerInterval).
+        **{name: {"filters": ["once_per_interval"]} for name in ("django_redis", "orders.queue", "backoffice.health")},
     },
 }
 ORDER_RETRY_BASE_SECONDS = float(os.environ.get("ORDER_RETRY_BASE_SECONDS", "5"))
