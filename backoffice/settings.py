@@ -96,8 +96,10 @@ INSTALLED_APPS = [
 SILK_ENABLED = env_bool("SILK_ENABLED", False)
 
 MIDDLEWARE = [
-    # First: a load balancer's probes are answered before host validation, the HTTPS redirect, sessions
-    # and sign-in (backoffice/health.py).
+    # First: Prometheus's scrapes (backoffice/metrics.py, which times every other request) and a load
+    # balancer's probes (backoffice/health.py) are answered before host validation, the HTTPS redirect,
+    # sessions and sign-in.
+    "backoffice.metrics.MetricsMiddleware",
     "backoffice.health.HealthProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # X-Frame-Options and Content-Security-Policy: simpleui's AppConfig.ready() removes Django's
@@ -111,7 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if SILK_ENABLED:
-    MIDDLEWARE.insert(1, "silk.middleware.SilkyMiddleware")  # after the probes: silk would store each one
+    MIDDLEWARE.insert(2, "silk.middleware.SilkyMiddleware")  # after the probes: silk would store each one
 # silk's pages (mounted only with SILK_ENABLED=1) show every recorded request, bodies included:
 # superusers only (silk's own default lets in every staff user, customers included).
 SILKY_AUTHENTICATION = True
@@ -308,6 +310,11 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself, replacing any the
     # client sent: otherwise any client could pass a plain-HTTP request off as HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# /metrics (backoffice/metrics.py) answers only a scraper with this bearer token and/or from these addresses
+# (comma-separated; networks like 10.0.0.0/8 too); with neither set it is 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "")
 
 # --- i18n -----------------------------------------------------------------------------------------
 
