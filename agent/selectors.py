@@ -39,3 +39,8 @@ def queue_summary() -> QueueSummary:
         oldest_pending_age=timezone.now() - oldest if oldest else None,
         agents_alive=Agent.objects.filter(stopped_at__isnull=True, last_seen_at__gte=alive_since).count(),
     )
+
+
+def order_status_counts() -> dict[str, int]:
+    """How many orders are in each status (a status with none is missing)."""
+    return dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())

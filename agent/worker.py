@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from agent.executors import ExecutionError, order_execute
 from agent.models import Agent
+from core.redis_address import redis_client
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderNote, order_note
 from orders.services import (
@@ -72,9 +73,7 @@ class ReadyQueue:
         self.client = None
         if settings.REDIS_URL:
             # A client of our own: BLPOP blocks longer than the cache client's socket timeout allows.
-            self.client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=poll_interval + 2
-            )
+            self.client = redis_client(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=poll_interval + 2)
 
     def wait(self, stop: threading.Event) -> None:
         if self.client is None:

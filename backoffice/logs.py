@@ -2,6 +2,8 @@
 
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime
 
 
@@ -13,6 +15,42 @@ class ClientErrorsBrief(logging.Filter):
         if 400 <= getattr(record, "status_code", 0) < 500:
             record.exc_info = None
             record.exc_text = None
+        return True
+
+
+class OncePerInterval(logging.Filter):
+    """Lets each message of a logger through once per interval, without its traceback (the exception's
+    one line instead). During a Redis outage every request reports it (the cache and sessions through
+    django-redis, each order's ready-queue push, each readiness probe): one line an interval says as much
+    as a thousand tracebacks. The line that opens an interval counts the ones the last one held back."""
+
+    def __init__(self, seconds: float = 60):
+        super().__init__()
+        self.seconds = float(seconds)
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, object], list] = {}  # (logger, message) -> [monotonic time let through, held back]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key, now = (record.name, record.msg), time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is not None and now - seen[0] < self.seconds:
+                seen[1] += 1
+                return False
+            held_back = seen[1] if seen is not None else 0
+            self._seen[key] = [now, 0]
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            message = f"{message}: {error.__class__.__name__}: {error}"
+            record.exc_info = record.exc_text = None
+        if held_back:
+            message = f"{message} ({held_back} more like it in the last {now - seen[0]:.0f} s)"
+        record.msg, record.args = message, None
         return True
 
 

@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from core.redis_address import sentinel_address
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -94,8 +96,10 @@ INSTALLED_APPS = [
 SILK_ENABLED = env_bool("SILK_ENABLED", False)
 
 MIDDLEWARE = [
-    # First: a load balancer's probes are answered before host validation, the HTTPS redirect, sessions
-    # and sign-in (backoffice/health.py).
+    # First: Prometheus's scrapes (backoffice/metrics.py, which times every other request) and a load
+    # balancer's probes (backoffice/health.py) are answered before host validation, the HTTPS redirect,
+    # sessions and sign-in.
+    "backoffice.metrics.MetricsMiddleware",
     "backoffice.health.HealthProbesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # X-Frame-Options and Content-Security-Policy: simpleui's AppConfig.ready() removes Django's
@@ -110,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if SILK_ENABLED:
-    MIDDLEWARE.insert(1, "silk.middleware.SilkyMiddleware")  # after the probes: silk would store each one
+    MIDDLEWARE.insert(2, "silk.middleware.SilkyMiddleware")  # after the probes: silk would store each one
 # silk's pages (mounted only with SILK_ENABLED=1) show every recorded request, bodies included:
 # superusers only (silk's own default lets in every staff user, customers included).
 SILKY_AUTHENTICATION = True
@@ -176,25 +180,39 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, sessions and the ready-queue ----------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "backoffice"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 2,
-                # A Redis blip degrades the cache to misses instead of failing the request.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
+
+
+def redis_cache(url: str) -> dict:
+    """django-redis at `url` (a Redis URL, or a redis+sentinel:// one: core.redis_address)."""
+    options = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        "SOCKET_CONNECT_TIMEOUT": 1,
+        "SOCKET_TIMEOUT": 2,
+        # A Redis blip (or no master while Sentinel fails over) degrades the cache to misses instead of
+        # failing the request.
+        "IGNORE_EXCEPTIONS": True,
     }
+    sentinel = sentinel_address(url)
+    if sentinel is not None:
+        # The master alone, through its sentinels (django-redis's SentinelClient would read from replicas,
+        # which lag: a login code just set could be missing).
+        url = sentinel.master_url()
+        options |= {"CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory", "SENTINELS": list(sentinel.sentinels)}
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX", "backoffice"),
+        "OPTIONS": options,
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis"  # its lines once an interval (LOGGING below)
 
 READY_QUEUE_KEY = os.environ.get("READY_QUEUE_KEY", "orders:ready")
 
@@ -216,6 +234,24 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_CODE_TTL_SECONDS = int(os.environ.get("LOGIN_CODE_TTL_SECONDS", "300"))
 LOGIN_CODE_ATTEMPTS = 5
 LOGIN_CODES_PER_ADDRESS = int(os.environ.get("LOGIN_CODES_PER_ADDRESS", "20"))  # an hour
+# Who texts the codes (rbac.sms): the log ("console") or Alibaba Cloud SMS ("aliyun").
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console").strip().lower()
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+ALIYUN_SMS_SIGN_NAME = os.environ.get("ALIYUN_SMS_SIGN_NAME", "")
+ALIYUN_SMS_TEMPLATE_CODE = os.environ.get("ALIYUN_SMS_TEMPLATE_CODE", "")
+ALIBABA_CLOUD_ACCESS_KEY_ID = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID", "")
+ALIBABA_CLOUD_ACCESS_KEY_SECRET = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
+if SMS_BACKEND not in {"console", "aliyun"}:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console or aliyun, not {SMS_BACKEND!r}.")
+if SMS_BACKEND == "aliyun":
+    _missing = [
+        name
+        for name in ("ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_TEMPLATE_CODE", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"SMS_BACKEND=aliyun needs {', '.join(_missing)}.")
 
 # Lockout (django-axes, rbac.lockout): AXES_FAILURE_LIMIT failed sign-ins, password or SMS code, lock the
 # user (a mobile counts as its account) and, separately, the address for AXES_COOLOFF_MINUTES after the
@@ -276,6 +312,11 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # client sent: otherwise any client could pass a plain-HTTP request off as HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# /metrics (backoffice/metrics.py) answers only a scraper with this bearer token and/or from these addresses
+# (comma-separated; networks like 10.0.0.0/8 too); with neither set it is 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "")
+
 # --- i18n -----------------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "zh-hans"
@@ -319,6 +360,8 @@ IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# A message logged again and again (a Redis outage, seen by every request) is written once in this many seconds.
+LOG_REPEAT_SECONDS = float(os.environ.get("LOG_REPEAT_SECONDS", "60"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -329,6 +372,7 @@ LOGGING = {
     "filters": {
         "client_errors_brief": {"()": "backoffice.logs.ClientErrorsBrief"},
         "probes_unlogged": {"()": "backoffice.health.ProbesUnlogged"},
+        "once_per_interval": {"()": "backoffice.logs.OncePerInterval", "seconds": LOG_REPEAT_SECONDS},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["client_errors_brief"]}
@@ -337,6 +381,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["probes_unlogged"]},
+        # What a Redis outage makes every request say: once an interval (backoffice.logs.OncePerInterval).
+        **{name: {"filters": ["once_per_interval"]} for name in ("django_redis", "orders.queue", "backoffice.health")},
     },
 }
 ORDER_RETRY_BASE_SECONDS = float(os.environ.get("ORDER_RETRY_BASE_SECONDS", "5"))

@@ -13,6 +13,8 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from core.redis_address import redis_client
+
 logger = logging.getLogger(__name__)
 
 # Short timeouts and one retry: a Redis outage may cost a placement a second or two, never hang it;
@@ -24,7 +26,7 @@ _quiet_until = 0.0  # after a failed push, none is tried before this (agents pol
 
 @functools.cache
 def _client_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, **CLIENT_OPTIONS)
+    return redis_client(url, **CLIENT_OPTIONS)
 
 
 def ready_queue_client() -> redis.Redis | None:

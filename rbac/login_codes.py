@@ -3,7 +3,8 @@
 Codes live in the cache (Redis in production), hashed, for LOGIN_CODE_TTL_SECONDS; each is good for
 one login and LOGIN_CODE_ATTEMPTS tries. A mobile gets one code a minute, an address
 LOGIN_CODES_PER_ADDRESS an hour, so the page can neither guess codes nor flood phones. Whether a mobile
-has an account is never revealed: an unknown mobile gets the same answer and no message.
+has an account is never revealed: an unknown mobile gets the same answer and no message (except while
+the SMS provider fails: a known mobile is then told its code could not be sent).
 
 Only a customer account signs in this way (rbac.accounts). Failures count towards the lockout
 (django-axes, rbac.lockout) like wrong passwords do.
@@ -19,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from core.validators import MOBILE_RE
 from rbac.accounts import customer_login_account
-from rbac.errors import LoginRefused
-from rbac.sms import sms_send
+from rbac.errors import CodeNotSent, LoginRefused
+from rbac.sms import SmsNotSent, sms_send
 
 RESEND_SECONDS = 60
 
@@ -65,8 +66,16 @@ def login_code_send(*, mobile: str, address: str) -> None:
         {f"login-code:{mobile}": _digest(mobile, code), f"login-code:tries:{mobile}": 0},
         settings.LOGIN_CODE_TTL_SECONDS,
     )
-    text = _("Your login code is %(code)s, valid for %(minutes)s minutes.")
-    sms_send(mobile=mobile, text=text % {"code": code, "minutes": settings.LOGIN_CODE_TTL_SECONDS // 60})
+    text = _("Your login code is %(code)s, valid for %(minutes)s minutes.") % {
+        "code": code,
+        "minutes": settings.LOGIN_CODE_TTL_SECONDS // 60,
+    }
+    try:
+        sms_send(mobile=mobile, text=text, params={"code": code})
+    except SmsNotSent:
+        # The code never arrived: forget it, and the mobile may ask again at once.
+        cache.delete_many([f"login-code:{mobile}", f"login-code:tries:{mobile}", f"login-code:sent:{mobile}"])
+        raise CodeNotSent(_("The code could not be sent; please try again.")) from None
 
 
 def login_code_user(*, mobile: str, code: str):

@@ -2,6 +2,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import authenticate, login
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,7 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from rbac.addresses import client_address
-from rbac.errors import LoginRefused
+from rbac.errors import CodeNotSent, LoginRefused
 from rbac.lockout import lockout_message, login_locked
 from rbac.login_codes import RESEND_SECONDS, login_code_send
 
@@ -22,6 +23,9 @@ class SmsLoginForm(forms.Form):
     code = forms.CharField(label=gettext_lazy("code from the SMS"), max_length=20, required=False)
 
 
+# Never inside a request-wide transaction: a code is texted after everything is committed, and whether
+# the provider took it is known before the page answers.
+@transaction.non_atomic_requests
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
@@ -58,6 +62,9 @@ def _code_send(request, form, mobile: str) -> bool:
         return False
     try:
         login_code_send(mobile=mobile, address=client_address(request) or "")
+    except CodeNotSent as error:
+        form.add_error(None, error.message)  # the send button stays free: the minute was not spent
+        return False
     except LoginRefused as error:
         form.add_error("mobile", error.message)
         return False

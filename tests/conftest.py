@@ -1,9 +1,12 @@
+import logging
 import os
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as project_settings
 from django.core.management import call_command
 
+from backoffice.logs import OncePerInterval
 from tests.factories import CustomerFactory, ProductFactory, TierFactory, UserFactory
 from tests.roles import every_customer_role
 
@@ -32,6 +35,15 @@ def _ready_queue_isolated(settings, request):
             ready_queue_client().delete(settings.READY_QUEUE_KEY)
         except Exception:  # noqa: BLE001 - a test that stops Redis must not fail its neighbours
             pass
+
+
+@pytest.fixture(autouse=True)
+def _repeated_log_lines_forgotten():
+    """Each test starts with no log line held back as a repeat (backoffice.logs.OncePerInterval)."""
+    for name in project_settings.LOGGING["loggers"]:
+        for log_filter in logging.getLogger(name).filters:
+            if isinstance(log_filter, OncePerInterval):
+                log_filter.forget()
 
 
 @pytest.fixture

@@ -15,4 +15,12 @@ if ! .venv/bin/python -c 'import sys, backoffice.settings as s; sys.exit(not s.P
 fi
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput -v0
+# Each gunicorn worker keeps its request timings in a file of PROMETHEUS_MULTIPROC_DIR, which /metrics sums
+# (backoffice/metrics.py); emptied at each start, so a previous run's workers are not counted with these.
+if [[ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+else
+  export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d -t backoffice-metrics.XXXXXX)
+fi
 exec .venv/bin/python -m gunicorn -c backoffice/gunicorn.conf.py
