@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "agent",
+    "dashboard",
     "backoffice",
 ]
 
