@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.days import day_range, shard_of
@@ -247,3 +249,13 @@ def test_a_kept_summary_that_disagrees_is_a_breach_and_the_rebuild_mends_it(book
     assert "orderday" in errors and "ledgerday" in errors
     call_command("rebuild_day_summaries")
     call_command("reconcile")
+
+
+def test_no_query_asks_the_database_for_a_time_zone(books):
+    """MariaDB's CONVERT_TZ answers NULL without its time-zone tables (SQLite's equivalents are Django's
+    django_datetime_* functions): the days are worked out in Python instead."""
+    with CaptureQueriesContext(connection) as queries:
+        dashboard_data(user=role_user(ADMINISTRATORS), days=90)
+        dashboard_data(user=role_user(CUSTOMERS, customer=books["alice"]), days=90)
+    sql = " ".join(query["sql"] for query in queries.captured_queries).upper()
+    assert "SUM(" in sql and "CONVERT_TZ" not in sql and "DJANGO_DATETIME" not in sql
