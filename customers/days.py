@@ -36,7 +36,7 @@ def ledger_days_counted() -> dict[tuple[date, int], dict[str, Decimal]]:
             LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
             .order_by()
             .values_list("customer_id", "kind")
-            .annotate(total=Sum("amount"))
+            .annotate(total=Sum("amount", output_field=LedgerDay._meta.get_field("recharges")))  # room for the sum
         )
         for customer_id, kind, total in sums:
             days[day, shard_of(customer_id)][LedgerDay.KIND_COLUMNS[kind]] += abs(total)

@@ -10,6 +10,8 @@ from core.fields import user_reference
 from core.validators import mobile_validator
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# Totals of many amounts (the day summaries): room for a million amounts of MONEY's largest.
+MONEY_TOTAL = {"max_digits": 20, "decimal_places": 2}
 
 
 
@@ -212,10 +214,10 @@ class LedgerDay(models.Model):
 
     day = models.DateField(_("day"))
     shard = models.PositiveSmallIntegerField(_("shard"))
-    recharges = models.DecimalField(_("recharges"), default=Decimal(0), **MONEY)
-    debits = models.DecimalField(_("debits"), default=Decimal(0), **MONEY)
-    charges = models.DecimalField(_("charges"), default=Decimal(0), **MONEY)
-    refunds = models.DecimalField(_("refunds"), default=Decimal(0), **MONEY)
+    recharges = models.DecimalField(_("recharges"), default=Decimal(0), **MONEY_TOTAL)
+    debits = models.DecimalField(_("debits"), default=Decimal(0), **MONEY_TOTAL)
+    charges = models.DecimalField(_("charges"), default=Decimal(0), **MONEY_TOTAL)
+    refunds = models.DecimalField(_("refunds"), default=Decimal(0), **MONEY_TOTAL)
 
     # The ledger kind each column sums.
     KIND_COLUMNS = {

@@ -137,7 +137,8 @@ def dashboard_data(*, user, days: int) -> dict:
             "month": _money_totals(month),
         }
         if customer is None:
-            data["money"]["balances"] = money(Customer.objects.aggregate(total=Sum("balance"))["total"])
+            total = Sum("balance", output_field=LedgerDay._meta.get_field("recharges"))  # room for the sum
+            data["money"]["balances"] = money(Customer.objects.aggregate(total=total)["total"])
 
     if customer is not None:
         data["customer"] = _customer_block(customer=customer, scope=scope, data=data)

@@ -44,7 +44,7 @@ def order_days_counted() -> dict[tuple[date, int], dict]:
             Order.objects.filter(created_at__gte=start, created_at__lt=end)
             .order_by()
             .values_list("customer_id", "status")
-            .annotate(count=Count("id"), amount=Sum("amount"))
+            .annotate(count=Count("id"), amount=Sum("amount", output_field=OrderDay._meta.get_field("amount")))
         )
         for customer_id, status, count, amount in rows:
             row = days[day, shard_of(customer_id)]

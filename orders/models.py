@@ -12,7 +12,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import user_reference
-from customers.models import MONEY, Customer, created_by_field
+from customers.models import MONEY, MONEY_TOTAL, Customer, created_by_field
 
 
 def regex_validate(value: str) -> None:
@@ -418,7 +418,7 @@ class OrderDay(models.Model):
     day = models.DateField(_("day"))
     shard = models.PositiveSmallIntegerField(_("shard"))
     orders = models.PositiveIntegerField(_("orders"), default=0)
-    amount = models.DecimalField(_("amount"), default=Decimal(0), **MONEY)
+    amount = models.DecimalField(_("amount"), default=Decimal(0), **MONEY_TOTAL)
     succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     cancelled = models.PositiveIntegerField(_("cancelled"), default=0)
