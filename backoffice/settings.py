@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "agent",
+    "dashboard",
     "backoffice",
 ]
 

@@ -49,6 +49,30 @@ def row_update(instance, field_names: list[str]) -> None:
         )
 
 
+def row_add(model, *, key: dict, add: dict) -> None:
+    """Add `add` to the counters of the row `key` names, inserting it if missing, in one statement
+    (an upsert on the unique key `key` covers): the sums a summary row keeps. Writers of one row queue
+    on its lock until they commit, so no two insert it."""
+    meta = model._meta
+    values = {**key, **add}
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        db = cursor.db
+        quote = db.ops.quote_name
+        columns = {field.name: quote(field.column) for field in fields}
+        row = [field.get_db_prep_save(values.get(field.name, field.get_default()), db) for field in fields]
+        insert = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns.values())}) VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if db.vendor == "mysql":
+            sums = ", ".join(f"{columns[name]} = {columns[name]} + VALUES({columns[name]})" for name in add)
+            cursor.execute(f"{insert} ON DUPLICATE KEY UPDATE {sums}", row)
+        else:
+            sums = ", ".join(f"{columns[name]} = {columns[name]} + excluded.{columns[name]}" for name in add)
+            conflict = ", ".join(columns[name] for name in key)
+            cursor.execute(f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {sums}", row)
+
+
 def row_lock_sql() -> str:
     """What select_for_update() appends on this backend: FOR UPDATE, or nothing where the
     transaction itself locks (SQLite's IMMEDIATE transactions)."""

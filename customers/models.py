@@ -10,6 +10,8 @@ from core.fields import user_reference
 from core.validators import mobile_validator
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# Totals of many amounts (the day summaries): room for a million amounts of MONEY's largest.
+MONEY_TOTAL = {"max_digits": 20, "decimal_places": 2}
 
 
 
@@ -213,3 +215,31 @@ class MyLedgerEntry(LedgerEntry):
         proxy = True
         verbose_name = _("my ledger entry")
         verbose_name_plural = _("my ledger")
+
+
+class LedgerDay(models.Model):
+    """The ledger summed over one local day (core.days) and one shard of the customers (core.days.shard_of),
+    kept by ledger_post in the same transaction as each entry, so the dashboard reads a few rows a day
+    whatever the number of entries; sharded so that postings for different customers seldom wait for one
+    row. Amounts are sizes, not signed. `manage.py rebuild_day_summaries` computes them again from the
+    ledger; `reconcile` compares."""
+
+    day = models.DateField(_("day"))
+    shard = models.PositiveSmallIntegerField(_("shard"))
+    recharges = models.DecimalField(_("recharges"), default=Decimal(0), **MONEY_TOTAL)
+    debits = models.DecimalField(_("debits"), default=Decimal(0), **MONEY_TOTAL)
+    charges = models.DecimalField(_("charges"), default=Decimal(0), **MONEY_TOTAL)
+    refunds = models.DecimalField(_("refunds"), default=Decimal(0), **MONEY_TOTAL)
+
+    # The ledger kind each column sums.
+    KIND_COLUMNS = {
+        LedgerEntry.Kind.RECHARGE: "recharges",
+        LedgerEntry.Kind.DEBIT: "debits",
+        LedgerEntry.Kind.CHARGE: "charges",
+        LedgerEntry.Kind.REFUND: "refunds",
+    }
+
+    class Meta:
+        verbose_name = _("ledger day")
+        verbose_name_plural = _("ledger days")
+        constraints = [models.UniqueConstraint(fields=["day", "shard"], name="ledger_day_unique")]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.db import row_get, row_insert, row_lock_sql, row_update
 from core.validators import text_plain_check
+from customers.days import ledger_day_add
 from customers.errors import (
     BalanceLimitExceeded,
     CustomerOutOfScope,
@@ -91,7 +92,7 @@ def ledger_post(
     new_balance = customer.balance + amount
     customer.balance = new_balance
     row_update(customer, ["balance"])
-    return row_insert(LedgerEntry(
+    entry = row_insert(LedgerEntry(
         customer=customer,
         kind=kind,
         amount=amount,
@@ -103,6 +104,8 @@ def ledger_post(
         memo_params=memo_params or {},
         token=token,
     ))
+    ledger_day_add(entry=entry)
+    return entry
 
 
 def _balance_move(

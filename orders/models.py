@@ -1,5 +1,6 @@
 import re
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import user_reference
-from customers.models import MONEY, Customer, created_by_field
+from customers.models import MONEY, MONEY_TOTAL, Customer, created_by_field
 
 
 def regex_validate(value: str) -> None:
@@ -407,3 +408,26 @@ class OrderEvent(models.Model):
         return note_render(order_note(self.note_code, **self.note_params) if self.note_code else self.note)
 
     note_text.fget.short_description = _("note")
+
+
+class OrderDay(models.Model):
+    """The orders placed on one local day (core.days) by one shard of the customers (core.days.shard_of):
+    how many, their amount, and how many of them have ended in each final status. Kept by the order
+    services in the transaction of each placement and final transition; `manage.py rebuild_day_summaries`
+    computes them again, `reconcile` compares."""
+
+    day = models.DateField(_("day"))
+    shard = models.PositiveSmallIntegerField(_("shard"))
+    orders = models.PositiveIntegerField(_("orders"), default=0)
+    amount = models.DecimalField(_("amount"), default=Decimal(0), **MONEY_TOTAL)
+    succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    cancelled = models.PositiveIntegerField(_("cancelled"), default=0)
+
+    # The final statuses, each counted in the column of its name.
+    FINAL_STATUSES = (OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.CANCELLED)
+
+    class Meta:
+        verbose_name = _("order day")
+        verbose_name_plural = _("order days")
+        constraints = [models.UniqueConstraint(fields=["day", "shard"], name="order_day_unique")]

@@ -15,8 +15,10 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
-from customers.models import Customer, LedgerEntry
-from orders.models import Order
+from customers.days import ledger_days_counted
+from customers.models import Customer, LedgerDay, LedgerEntry
+from orders.days import order_days_counted
+from orders.models import Order, OrderDay
 
 Kind = LedgerEntry.Kind
 
@@ -40,7 +42,26 @@ def snapshot_read():
 
 def ledger_breaches_find() -> list[str]:
     with snapshot_read():
-        return _breaches_find()
+        return _breaches_find() + _day_summary_breaches()
+
+
+def _day_summary_breaches() -> list[str]:
+    """The dashboard's day summaries against the orders and entries they sum (rebuild_day_summaries
+    repairs them)."""
+    breaches = []
+    for model, counted in ((OrderDay, order_days_counted()), (LedgerDay, ledger_days_counted())):
+        columns = [field.name for field in model._meta.concrete_fields if field.name not in ("id", "day", "shard")]
+        kept = {(row["day"], row["shard"]): row for row in model.objects.values("day", "shard", *columns)}
+        for key in sorted(kept.keys() | counted.keys()):
+            expected = {column: counted.get(key, {}).get(column, 0) for column in columns}
+            found = {column: kept.get(key, {}).get(column, 0) for column in columns}
+            if expected != found:
+                day, shard = key
+                breaches.append(
+                    f"{model._meta.model_name} {day} shard {shard}: kept {found} != counted {expected}"
+                    " (manage.py rebuild_day_summaries)"
+                )
+    return breaches
 
 
 def _breaches_find() -> list[str]:

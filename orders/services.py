@@ -25,6 +25,7 @@ from customers.errors import BalanceLimitExceeded, DomainError, IdempotencyConfl
 from customers.models import Customer, LedgerEntry
 from customers.money import MONEY_MAX, quantize_money
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
+from orders.days import order_day_add, order_day_finish
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
 from orders.models import Order, OrderEvent, OrderNote, Product, note_render, order_note
 from orders.pricing import PriceList, price_list, price_list_load
@@ -291,6 +292,7 @@ def _order_place(
         retry_of_id=retry_of_id,
     )
     row_insert(order)
+    order_day_add(order=order)  # before the charge's ledger day (orders.days)
     ledger_post(customer=customer, kind=LedgerEntry.Kind.CHARGE, amount=-order.amount, actor=actor, order_id=order.pk)
     row_insert(_event_new(order=order, from_status="", to_status=Status.PENDING, actor=actor))  # born, not moved
     summary = f"{product.code} × {quantity} = {order.amount}"
@@ -332,6 +334,7 @@ def order_cancel(
     """Cancel a pending order and refund it. A running or finished order cannot be cancelled."""
     customer, order = _order_lock(order_id=order_id, actor=actor)
     _order_transition(order=order, to_status=Status.CANCELLED, actor=actor, note=note, finished_at=timezone.now())
+    order_day_finish(order=order, status=Status.CANCELLED)
     _order_refund(customer=customer, order=order, actor=actor, memo=note)
     operation_record(
         actor=actor, address=address, action=OperationLog.Action.CANCEL, obj=order, summary=f"+{order.amount}"
@@ -435,6 +438,7 @@ LEASE_CLEARED = {"lease_owner": "", "lease_expires_at": None}
 def order_succeed(*, order_id: int, agent: str, result: str = "") -> Order:
     order = _order_row_lock(order_id=order_id)  # no money moves: the order's lock alone
     _held_check(order=order, agent=agent)
+    order_day_finish(order=order, status=Status.SUCCEEDED)
     return _order_transition(
         order=order, to_status=Status.SUCCEEDED, agent=agent, result=result, finished_at=timezone.now(), **LEASE_CLEARED
     )
@@ -459,6 +463,7 @@ def _fail_or_retry(*, customer: Customer, order: Order, error: str | dict, trans
             **LEASE_CLEARED,
         )
     note = error
+    order_day_finish(order=order, status=Status.FAILED)  # before the refund's ledger day (orders.days)
     try:
         _order_refund(customer=customer, order=order, memo_code=LedgerEntry.Memo.ORDER_FAILED)
     except BalanceLimitExceeded as refused:

@@ -1,4 +1,5 @@
-"""Imports run one way: agent -> orders -> customers -> rbac -> core; backoffice (the top) wires them."""
+"""Imports run one way: dashboard -> agent -> orders -> customers -> rbac -> core; backoffice (the top)
+wires them."""
 
 import ast
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["core", "rbac", "customers", "orders", "agent", "backoffice"]
+LAYERS = ["core", "rbac", "customers", "orders", "agent", "dashboard", "backoffice"]
 
 
 def imported_apps(path: Path) -> set[str]:

@@ -189,10 +189,10 @@ def test_a_customer_sees_her_balance_on_her_home_page_and_staff_do_not(client, d
     alice = CustomerFactory()
     balance_recharge(customer_id=alice.pk, amount="1234.5", actor=None)
     client.force_login(role_user(CUSTOMERS, customer=alice))
-    page = client.get(reverse("admin:index")).content.decode()
+    page = client.get(reverse("dashboard")).content.decode()  # the home tab's page
     assert "我的余额" in page and "¥1,234.50" in page
     client.force_login(role_user(FINANCE))
-    assert "我的余额" not in client.get(reverse("admin:index")).content.decode()
+    assert "我的余额" not in client.get(reverse("dashboard")).content.decode()
 
 
 def test_customer_names_are_escaped(service_client):
