@@ -1,9 +1,10 @@
 """The dashboard's figures for whoever asks: each block only for those whose permissions open what it
-sums, a customer's only over her own orders and ledger.
+sums, over the customers their data scope covers (a customer: her own orders and ledger).
 
 Days are local days (core.days). Staff's per-day figures come from the day summaries (orders.OrderDay,
 customers.LedgerDay), kept in the same transaction as each write, so a page reads a few rows a day whatever
-the number of orders; a customer's are summed from her own orders and entries (the customer indexes). The
+the number of orders; a customer's, and those of staff who see only some customers, are summed from
+those customers' orders and entries (the customer indexes). The
 24-hour chart counts orders on the created_at indexes.
 """
 
@@ -17,8 +18,9 @@ from django.utils import timezone
 from agent.selectors import queue_summary
 from core.days import day_of, day_start
 from customers.models import Customer, LedgerDay, LedgerEntry
-from customers.selectors import customer_of
+from customers.selectors import customer_of, customers_visible_to, visible_to
 from orders.models import Order, OrderDay
+from rbac.scope import owner_ids_visible_to
 
 DAYS_CHOICES = (7, 30, 90)
 DAYS_MAX = 366
@@ -32,16 +34,18 @@ def money(value) -> str:
 
 
 def _scope(user) -> dict:
-    """What this user may see: {"customer": the own customer or None, "orders": bool, "money": bool}.
-    Staff see every customer's figures their permissions open; a customer only her own."""
+    """What this user may see: {"all": every customer, "customer": the own customer or None, "orders": bool,
+    "money": bool}. Staff see the figures their permissions open over their data scope; a customer her own."""
     customer = customer_of(user)
     if customer is not None:
         return {
+            "all": False,
             "customer": customer,
             "orders": user.has_perm("orders.view_myorder"),
             "money": user.has_perm("customers.view_myledgerentry"),
         }
     return {
+        "all": owner_ids_visible_to(user) is None,  # the data scope (rbac.scope)
         "customer": None,
         "orders": user.has_perm("orders.view_order"),
         "money": user.has_perm("customers.view_recharge"),
@@ -53,9 +57,10 @@ def _day_sums(model, columns, *, first: date, last: date) -> dict[date, dict]:
     return {row["day"]: row for row in rows.annotate(**{column: Sum(column) for column in columns})}
 
 
-def _own_order_days(customer: Customer, *, first: date) -> dict[date, dict]:
+def _own_order_days(user, *, first: date) -> dict[date, dict]:
+    """Per day, the orders of the customers `user` sees (customers.selectors), summed from the rows."""
     days: dict[date, dict] = defaultdict(lambda: dict.fromkeys(ORDER_COLUMNS, 0))
-    orders = Order.objects.filter(customer=customer, created_at__gte=day_start(first)).order_by()
+    orders = visible_to(Order.objects.filter(created_at__gte=day_start(first)).order_by(), user=user)
     for created_at, amount, status in orders.values_list("created_at", "amount", "status"):
         row = days[day_of(created_at)]
         row["orders"] += 1
@@ -65,9 +70,9 @@ def _own_order_days(customer: Customer, *, first: date) -> dict[date, dict]:
     return days
 
 
-def _own_ledger_days(customer: Customer, *, first: date) -> dict[date, dict]:
+def _own_ledger_days(user, *, first: date) -> dict[date, dict]:
     days: dict[date, dict] = defaultdict(lambda: dict.fromkeys(LEDGER_COLUMNS, Decimal(0)))
-    entries = LedgerEntry.objects.filter(customer=customer, created_at__gte=day_start(first)).order_by()
+    entries = visible_to(LedgerEntry.objects.filter(created_at__gte=day_start(first)).order_by(), user=user)
     for created_at, kind, amount in entries.values_list("created_at", "kind", "amount"):
         days[day_of(created_at)][LedgerDay.KIND_COLUMNS[kind]] += abs(amount)
     return days
@@ -86,16 +91,16 @@ def dashboard_data(*, user, days: int) -> dict:
     month_first = today.replace(day=1)
     first = min(today - timedelta(days=days - 1), month_first)
     order_days, ledger_days = {}, {}
-    if customer is None:
+    if scope["all"]:
         if scope["orders"]:
             order_days = _day_sums(OrderDay, ORDER_COLUMNS, first=first, last=today)
         if scope["money"]:
             ledger_days = _day_sums(LedgerDay, LEDGER_COLUMNS, first=first, last=today)
-    else:
+    else:  # a customer, or staff whose data scope is not every customer: the summaries sum everyone's
         if scope["orders"]:
-            order_days = _own_order_days(customer, first=first)
+            order_days = _own_order_days(user, first=first)
         if scope["money"]:
-            ledger_days = _own_ledger_days(customer, first=first)
+            ledger_days = _own_ledger_days(user, first=first)
 
     data: dict = {"days": []}
     for offset in range(days - 1, -1, -1):
@@ -120,7 +125,7 @@ def dashboard_data(*, user, days: int) -> dict:
             # succeeded of those that ended in success or failure (a cancellation is the customer's choice)
             "success_rate": round(counts["succeeded"] / finished, 4) if finished else None,
         }
-        data["hours"] = _hours(customer=customer)
+        data["hours"] = _hours(user=user)
         if customer is None:
             queue = queue_summary()
             data["queue"] = {
@@ -138,22 +143,20 @@ def dashboard_data(*, user, days: int) -> dict:
         }
         if customer is None:
             total = Sum("balance", output_field=LedgerDay._meta.get_field("recharges"))  # room for the sum
-            data["money"]["balances"] = money(Customer.objects.aggregate(total=total)["total"])
+            data["money"]["balances"] = money(customers_visible_to(user=user).aggregate(total=total)["total"])
 
     if customer is not None:
         data["customer"] = _customer_block(customer=customer, scope=scope, data=data)
     return data
 
 
-def _hours(*, customer) -> list[dict]:
-    """Orders placed in each of the last 24 local hours (this one included), oldest first: one indexed
-    range query, each hour a filtered count."""
+def _hours(*, user) -> list[dict]:
+    """Orders placed in each of the last 24 local hours (this one included) by the customers `user` sees,
+    oldest first: one indexed range query, each hour a filtered count."""
     now = timezone.localtime()
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     starts = [first + timedelta(hours=n) for n in range(24)]
-    orders = Order.objects.filter(created_at__gte=first)
-    if customer is not None:
-        orders = orders.filter(customer=customer)
+    orders = visible_to(Order.objects.filter(created_at__gte=first), user=user)
     counts = orders.aggregate(
         **{
             f"h{n}": Count("id", filter=Q(created_at__gte=start, created_at__lt=start + timedelta(hours=1)))

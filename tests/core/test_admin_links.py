@@ -62,7 +62,8 @@ def test_no_link_on_a_role_s_lists_and_their_pages_answers_403(client, demo, use
 
 def test_a_related_object_is_a_link_for_who_may_open_it_and_text_for_others(client, demo):
     """Finance reads a charge's order as text; customer service, who may open orders, gets the link."""
-    entry = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE).first()
+    # a charge of one of service's own customers: customer service sees only those (the data scope)
+    entry = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CHARGE, customer__owner__username="service").first()
     entry_url = reverse("admin:customers_ledgerentry_change", args=[entry.pk])
     order_url = reverse("admin:orders_order_change", args=[entry.order_id])
     customer_url = reverse("admin:customers_customer_change", args=[entry.customer_id])

@@ -269,3 +269,12 @@ def test_imports_find_only_the_importers_customers(client, world, product, tier)
     assert list(row_errors(preview)) == [2]
     theirs.refresh_from_db()
     assert theirs.name != "改名"
+
+
+@pytest.mark.parametrize("who", ["lead", "am1", "am2", "am3"])
+def test_the_dashboard_counts_the_scopes_orders(client, world, who):
+    users, _customers = world
+    client.force_login(users[who])
+    today = client.get(reverse("dashboard_data"), {"days": 1}).json()
+    assert today["days"][-1]["orders"] == today["today"]["orders"] == len(EXPECTED[who])
+    assert sum(hour["orders"] for hour in today["hours"]) == len(EXPECTED[who])
