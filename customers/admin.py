@@ -32,7 +32,7 @@ from core.money import money_display
 from core.validators import MOBILE_RE
 from customers.forms import CustomerForm, DebitForm, RechargeForm
 from customers.models import Customer, Debit, LedgerEntry, MyLedgerEntry, Recharge, Tier
-from customers.selectors import customer_match, customer_of
+from customers.selectors import customer_match, customer_of, customer_rows_visible_to
 from customers.services import balance_debit, balance_recharge, customer_login_create, customer_login_set
 from rbac.admin import OperationLogged
 
@@ -221,6 +221,9 @@ class LedgerEntryAdmin(BigListMixin, SafeExportMixin, ReadOnlyAdmin):
     search_help_text = _("Mobile (exact) or the start of a customer name.")
     resource_classes = [LedgerEntryResource]
 
+    def get_queryset(self, request):
+        return customer_rows_visible_to(super().get_queryset(request), user=request.user)
+
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, exact=self.search_exact), False
 
@@ -331,9 +334,8 @@ class MyLedgerEntryAdmin(BigListMixin, ReadOnlyAdmin):
     fields = readonly_fields = list_display
 
     def get_queryset(self, request):
-        customer = customer_of(request.user)
-        queryset = super().get_queryset(request)
-        return queryset.filter(customer=customer) if customer else queryset.none()
+        queryset = customer_rows_visible_to(super().get_queryset(request), user=request.user)
+        return queryset if customer_of(request.user) is not None else queryset.none()
 
     def has_module_permission(self, request):
         return customer_of(request.user) is not None and super().has_module_permission(request)

@@ -23,3 +23,13 @@ def customer_match(queryset: QuerySet, text: str) -> QuerySet:
 def customer_of(user) -> Customer | None:
     """The customer a login belongs to, or None for staff without one."""
     return getattr(user, "customer", None) if user.is_authenticated else None
+
+
+def customer_rows_visible_to(queryset: QuerySet, *, user, path: str = "customer") -> QuerySet:
+    """The rows of `queryset` (whose customer is at `path`) that `user` may see: a customer's login her own
+    alone, staff every customer's. Every list, export and off-request export of customers' rows goes
+    through here, so a data-scope rule (owners, teams) narrows them all in one place."""
+    customer = customer_of(user)
+    if customer is not None:
+        return queryset.filter(**{path: customer})
+    return queryset

@@ -17,7 +17,7 @@ from core.money import money_display
 from customers.admin import LedgerEntryAdmin, people_search
 from customers.errors import DomainError
 from customers.models import Customer, LedgerEntry
-from customers.selectors import customer_match, customer_of
+from customers.selectors import customer_match, customer_of, customer_rows_visible_to
 from orders.forms import MyOrderPlaceForm, OrderPlaceForm
 from orders.models import MyOrder, Order, OrderEvent, PricePolicy, Product
 from orders.services import order_cancel, order_place, order_quote, order_refund_complete, order_retry
@@ -183,7 +183,8 @@ class OrderAdmin(OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixi
     # --- list --------------------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("customer", "product")
+        queryset = customer_rows_visible_to(super().get_queryset(request), user=request.user)
+        return queryset.prefetch_related("customer", "product")
 
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, exact=self.search_exact), False
@@ -303,9 +304,8 @@ class MyOrderAdmin(OrderAdmin):
         return obj.retry_of.order_no if obj.retry_of_id else "-"  # plain: staff's order page is not theirs
 
     def get_queryset(self, request):
-        customer = customer_of(request.user)
-        queryset = super().get_queryset(request)
-        return queryset.filter(customer=customer) if customer else queryset.none()
+        queryset = super().get_queryset(request)  # her own orders (customer_rows_visible_to)
+        return queryset if self._is_customer(request) else queryset.none()
 
     def get_object(self, request, object_id, from_field=None):
         if not self._is_customer(request):

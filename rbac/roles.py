@@ -11,8 +11,9 @@ CUSTOMER_SERVICE = "Customer service"
 OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
-# Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock).
-ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes")
+# Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock;
+# "core": everybody's exports).
+ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes", "core")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     FINANCE: (
