@@ -230,6 +230,7 @@ class ExportJobAdmin(ReadOnlyAdmin):
     list_display = ("requested_at", "file_name", "requested_by", "status", "rows", "expires_at", "download")
     list_display_links = ("file_name",)
     list_filter = ("status",)
+    actions = None
     fields = readonly_fields = (
         "file_name", "requested_by", "requested_at", "query", "status", "rows", "finished_at", "expires_at", "error",
         "download",
