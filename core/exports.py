@@ -120,8 +120,9 @@ class LabelledExportForm(SelectableFieldsExportForm):
 
 
 class SafeExportMixin(ExportMixin):
-    """Exports in the safe formats, in the admin's layout (templates/admin/import_export/export.html);
-    a bad filter in the export's address answers as the list does."""
+    """Exports in the safe formats, in the admin's layout (templates/admin/import_export/export.html),
+    streamed, or queued for the agent past EXPORT_INLINE_MAX_ROWS; a bad filter in the export's address
+    answers as the list does."""
 
     export_formats = [SafeXLSX, SafeCSV]
     export_form_class = LabelledExportForm
@@ -183,10 +184,6 @@ class SafeExportMixin(ExportMixin):
             # The list's own answer: its page without the filters, with the message the list added.
             changelist = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_changelist"
             return HttpResponseRedirect(f"{reverse(changelist)}?{ERROR_FLAG}=1")
-
-    def export_build_queryset(self, request):
-        """The queryset an export of this list exports for `request` (its filters, search and viewer)."""
-        return self.get_export_queryset(request)
 
 
 def export_rows(resource, queryset, field_names=None, *, native: bool):
@@ -293,7 +290,7 @@ def export_job_build(job: ExportJob, *, stop=None) -> ExportJob:
             file_format = next(f for f in model_admin.get_export_formats() if f().get_extension() == job.file_format)()
             resource_class = model_admin.get_export_resource_classes(request)[job.resource_index]
             resource = resource_class(**model_admin.get_export_resource_kwargs(request))
-            queryset = model_admin.export_build_queryset(request)
+            queryset = model_admin.get_export_queryset(request)  # the list's filters, search and scope
             rows = export_rows(resource, queryset, job.fields or None, native=file_format.is_binary())
             with tempfile.TemporaryFile() as file:
                 counted = export_progress(job, rows, stop=stop)
