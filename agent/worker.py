@@ -4,8 +4,9 @@ and releases the rest.
 
 Threads: the main thread claims (waking on the Redis ready-queue, or polling the database); N
 executor threads run one order each; a keeper thread renews leases, gives up on executions past their
-product's maximum run time, returns orders of dead agents to pending and heartbeats. Django gives every
-thread its own database connection.
+product's maximum run time, returns orders of dead agents to pending and heartbeats; an exporter thread
+looks for queued exports every EXPORT_CHECK_SECONDS and builds them one at a time (core.exports), apart
+from the order threads. Django gives every thread its own database connection.
 
 An execution past its deadline cannot be stopped (Python cannot kill a thread): the keeper records the
 attempt as a transient failure, stops renewing its lease, and starts a fresh executor thread in its
@@ -32,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from agent.executors import ExecutionError, order_execute
 from agent.models import Agent
+from core.exports import export_job_build, export_job_claim, export_jobs_expire
 from core.redis_address import redis_client
 from orders.errors import InvalidTransition
 from orders.models import Order, OrderNote, order_note
@@ -146,10 +148,16 @@ class Worker:
             self._executor_start()
         keeper = threading.Thread(target=self._keep_loop, name="keeper", daemon=True)
         keeper.start()
+        exporter = None
+        if not self.once:  # --once drains the orders ready now; exports wait for a running agent
+            exporter = threading.Thread(target=self._export_loop, name="exporter", daemon=True)
+            exporter.start()
         try:
             self._claim_loop()
         finally:
             self._shutdown(keeper)
+            if exporter is not None:
+                exporter.join(timeout=self.grace_seconds)  # an export in progress goes back to the queue
 
     # --- the main thread: claim ----------------------------------------------------------------------
 
@@ -268,6 +276,25 @@ class Worker:
                 _connection_reset()
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    # --- the exporter thread: exports too big for a request --------------------------------------------
+
+    def _export_loop(self) -> None:
+        while not self.stop.wait(settings.EXPORT_CHECK_SECONDS):
+            try:
+                export_jobs_expire()
+                job = export_job_claim(agent=self.name)
+                if job is not None:
+                    logger.info("agent %s: building export %s (%s)", self.name, job.pk, job.file_name)
+                    job = export_job_build(job, stop=self.stop)
+                    logger.info("agent %s: export %s %s, %s rows", self.name, job.pk, job.status, job.rows)
+            except DB_BLIPS as exc:
+                logger.warning("agent %s: database unavailable for exports (%s)", self.name, exc)
+                _connection_reset()
+            except Exception:  # noqa: BLE001 - one export's surprise must not end the exports
+                logger.exception("agent %s: exporter error", self.name)
+            close_old_connections()
+        connection.close()
 
     # --- the keeper thread: leases, dead agents, heartbeat --------------------------------------------
 

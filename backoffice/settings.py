@@ -356,6 +356,13 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # (core.exports does both properly for our formats; the library's fallback only strips a "=").
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
+# An export of more rows than this is built by the agent and offered on the exports list; up to it the
+# file streams back at once. Built files live in EXPORT_ROOT (a folder the web and agent machines share)
+# for EXPORT_KEEP_HOURS; an agent looks for queued exports every EXPORT_CHECK_SECONDS.
+EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", BASE_DIR / "var" / "exports"))
+EXPORT_KEEP_HOURS = float(os.environ.get("EXPORT_KEEP_HOURS", "72"))
+EXPORT_CHECK_SECONDS = float(os.environ.get("EXPORT_CHECK_SECONDS", "5"))
 
 # LOG_FORMAT=json: one JSON object a line, for a log collector (backoffice.logs.JsonLines).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()

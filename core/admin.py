@@ -11,12 +11,15 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
-from django.urls import reverse
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+from core.models import ExportJob
 from core.money import is_money_field, money_display
 from core.validators import plain_text_validator
 
@@ -90,7 +93,9 @@ class CheckedChangeList(ChangeList):
         return queryset
 
     def bad_filter_report(self, request) -> None:
-        messages.error(request, gettext("The filter in the address is not valid, so the list is shown without it."))
+        # Silently for a request without messages: an export the agent builds off the request.
+        message = gettext("The filter in the address is not valid, so the list is shown without it.")
+        messages.error(request, message, fail_silently=True)
 
 
 class InputChecksMixin:
@@ -223,3 +228,60 @@ class ServiceSaveAdmin(RefusalShownMixin):
         for field in obj._meta.concrete_fields:
             setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding, obj._state.db = False, created._state.db
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """The exports the agent built (or is building): each person sees their own, administrators everyone's
+    (core.view_all_exportjob); a file is downloaded by who may still export its list."""
+
+    list_display = ("requested_at", "file_name", "requested_by", "status", "rows", "expires_at", "download")
+    list_display_links = ("file_name",)
+    list_filter = ("status",)
+    actions = None
+    fields = readonly_fields = (
+        "file_name", "requested_by", "requested_at", "query", "status", "rows", "finished_at", "expires_at", "error",
+        "download",
+    )
+
+    def sees_all(self, request) -> bool:
+        return request.user.has_perm("core.view_all_exportjob")
+
+    def may_export(self, request) -> bool:
+        return any(
+            model_admin.has_export_permission(request)
+            for model_admin in self.admin_site._registry.values()
+            if hasattr(model_admin, "has_export_permission")
+        )
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("requested_by")
+        return queryset if self.sees_all(request) else queryset.filter(requested_by=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self.may_export(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or obj.requested_by_id == request.user.pk or self.sees_all(request)
+
+    @admin.display(description=_("download"))
+    def download(self, obj):
+        if obj.status != ExportJob.Status.READY:
+            return "-"
+        url = reverse(f"{self.admin_site.name}:core_exportjob_download", args=[obj.pk])
+        return format_html('<a href="{}"><i class="fas fa-download"></i> {}</a>', url, gettext("Download"))
+
+    def get_urls(self):
+        download = self.admin_site.admin_view(self.download_view)
+        return [path("<int:job_id>/download/", download, name="core_exportjob_download"), *super().get_urls()]
+
+    def download_view(self, request, job_id):
+        job = self.get_queryset(request).filter(pk=job_id).first() if self.has_view_permission(request) else None
+        if job is None or job.status != ExportJob.Status.READY or not job.file:
+            raise Http404(gettext("This export is not ready, or it has expired."))
+        list_admin = next((ma for m, ma in self.admin_site._registry.items() if m._meta.label_lower == job.model), None)
+        if list_admin is None or not list_admin.has_export_permission(request):
+            raise PermissionDenied
+        return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file_name)

@@ -394,9 +394,8 @@ class MyLedgerEntryAdmin(BigListMixin, ReadOnlyAdmin):
     fields = readonly_fields = list_display
 
     def get_queryset(self, request):
-        customer = customer_of(request.user)
-        queryset = super().get_queryset(request)
-        return queryset.filter(customer=customer) if customer else queryset.none()
+        queryset = visible_to(super().get_queryset(request), user=request.user)
+        return queryset if customer_of(request.user) is not None else queryset.none()
 
     def has_module_permission(self, request):
         return customer_of(request.user) is not None and super().has_module_permission(request)

@@ -203,7 +203,7 @@ class OrderAdmin(
     # --- list --------------------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("customer", "product")
+        return super().get_queryset(request).prefetch_related("customer", "product")  # scoped by CustomerScoped
 
     def get_search_results(self, request, queryset, search_term):
         return people_search(queryset, search_term, exact=self.search_exact, also="target"), False
@@ -321,9 +321,8 @@ class MyOrderAdmin(OrderAdmin):
     )
 
     def get_queryset(self, request):
-        customer = customer_of(request.user)
-        queryset = super().get_queryset(request)
-        return queryset.filter(customer=customer) if customer else queryset.none()
+        queryset = super().get_queryset(request)  # her own orders (CustomerScoped)
+        return queryset if self._is_customer(request) else queryset.none()
 
     def get_object(self, request, object_id, from_field=None):
         if not self._is_customer(request):

@@ -48,6 +48,7 @@ MENU = (
         ),
     ),
     (_("Operations"), "fas fa-server", (("agent.Agent", "fas fa-robot"),)),
+    (_("Exports"), "fas fa-file-export", (("core.ExportJob", "fas fa-file-download"),)),
     (
         _("Roles and accounts"),
         "fas fa-user-shield",

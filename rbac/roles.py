@@ -14,8 +14,9 @@ CUSTOMER_SERVICE_LEAD = "Customer service lead"
 OPERATIONS = "Operations"
 CUSTOMERS = "Customers"
 
-# Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock).
-ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes")
+# Every permission of these apps goes to the administrators ("axes": the lockouts, which they unlock;
+# "core": everybody's exports).
+ADMINISTRATOR_APPS = ("customers", "orders", "agent", "auth", "rbac", "axes", "core")
 
 CUSTOMER_SERVICE_PERMISSIONS = (
     "customers.add_customer",

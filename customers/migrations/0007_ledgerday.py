@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0004_ledger_memo_codes'),
+        ('customers', '0006_customer_owner'),
     ]
 
     operations = [

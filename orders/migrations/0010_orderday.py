@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_order_note_agent_stopping'),
+        ('orders', '0009_import_permission'),
     ]
 
     operations = [

@@ -66,7 +66,8 @@ def export(client, url, resource, fmt: str, query: str = ""):
     response = client.post(f"{url}?{query}" if query else url, data)
     assert response.status_code == 200, response.content[:500]
     assert f'.{fmt}"; filename*=' in response["Content-Disposition"]
-    return response.content
+    assert response.streaming  # written as it is read, never whole in memory
+    return response.getvalue()
 
 
 def csv_rows(content: bytes) -> list[list[str]]:

@@ -245,6 +245,7 @@ def test_customer_menu_is_my_orders_and_my_ledger(client, world):
     assert menu_urls(menu_of(client)) == {
         reverse("admin:orders_myorder_changelist"),
         reverse("admin:customers_myledgerentry_changelist"),
+        reverse("admin:core_exportjob_changelist"),  # her own big exports of her orders
     }
 
 
