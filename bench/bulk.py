@@ -1,4 +1,5 @@
-"""Bulk work at scale: each case is one function below, run by name (all of them by default).
+"""Bulk work at scale: each case is one function below, run by name (all of them by default); imports and
+exports run their own scripts (bench/bulk_imports.py, bench/bulk_exports.py) and gather their cases.
 
 dashboard: the dashboard page (the home tab) rendered through Django's test client on MariaDB, as an
 administrator (every figure, from the day summaries) and as a customer (her own orders and ledger), against
@@ -17,7 +18,9 @@ Each dataset lives in its own database (created and migrated here) and is reused
 import argparse
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -135,7 +138,25 @@ def dashboard(args) -> list[dict]:
     return cases
 
 
-CASES = {"dashboard": dashboard}
+def _script(name: str, args) -> list[dict]:
+    """A case measured by a script of its own (its own datasets and processes): run it, take its cases."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = [sys.executable, str(Path(__file__).with_name(name)), "--json", out.name]
+        subprocess.run([*command, *(["--quick"] if args.quick else [])], check=True)
+        return json.loads(Path(out.name).read_text())["cases"]
+
+
+def imports(args) -> list[dict]:
+    """10,000 recharges and 10,000 orders imported, against the services in a loop (bench/bulk_imports.py)."""
+    return _script("bulk_imports.py", args)
+
+
+def exports(args) -> list[dict]:
+    """Peak memory exporting 1,000,000 orders against 10,000 (bench/bulk_exports.py)."""
+    return _script("bulk_exports.py", args)
+
+
+CASES = {"dashboard": dashboard, "imports": imports, "exports": exports}
 
 
 def main() -> None:
