@@ -7,10 +7,12 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from customers.admin import LedgerEntryResource
 from customers.errors import CustomerOutOfScope
 from customers.models import Customer, LedgerEntry
 from customers.selectors import customers_visible_to
 from customers.services import balance_debit, balance_recharge
+from orders.admin import OrderResource
 from orders.models import Order, Product
 from orders.services import order_cancel, order_claim, order_fail, order_place, order_retry
 from rbac.models import RoleScope, StaffProfile, Team
@@ -19,6 +21,7 @@ from rbac.scope import user_scope
 from rbac.services import roles_setup
 from tests.factories import CustomerFactory
 from tests.imports import row_errors, upload, xlsx_file
+from tests.orders.test_exports import LEDGER_EXPORT, ORDER_EXPORT, export
 from tests.roles import role_user
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +95,12 @@ def opened(client, customers, url_name, rows) -> set[int]:
     return seen
 
 
+def exported(client, customers, url, resource) -> set[int]:
+    """The customers whose mobile is in the CSV export of the whole list."""
+    text = export(client, url, resource, "csv").decode("utf-8")
+    return {customer.pk for customer in customers.values() if customer.mobile in text}
+
+
 def customer_rows(customers):
     return [(customer.pk, customer.pk) for customer in customers.values()]
 
@@ -141,6 +150,8 @@ READ_PATHS = {
     "ledger entry page": lambda client, customers: opened(
         client, customers, "admin:customers_ledgerentry_change", ledger_rows(customers)
     ),
+    "order export": lambda client, customers: exported(client, customers, ORDER_EXPORT, OrderResource),
+    "ledger export": lambda client, customers: exported(client, customers, LEDGER_EXPORT, LedgerEntryResource),
     "price preview": lambda client, customers: {
         customer.pk for customer in customers.values()
         if client.get(
