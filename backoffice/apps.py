@@ -15,4 +15,4 @@ class BackofficeConfig(AppConfig):
 
 class BackOfficeAdminConfig(admin_apps.AdminConfig):
     default = False  # the "backoffice" entry keeps BackofficeConfig
-    default_site = "core.admin.BackOfficeAdminSite"
+    default_site = "core.sites.BackOfficeAdminSite"

@@ -11,7 +11,11 @@ time at the big size divided by the same at the baseline size (target <= 1.5).
 Each dataset lives in its own database (created and migrated here) and is reused across runs.
 Generation uses LOAD DATA LOCAL INFILE into the real schema: every index and constraint stays on.
 
+With --scope own or team_tree the user sees only some customers (the data scope): 100, or 2,000 through
+a team and its sub-team; the page's rows go through the scope's subquery.
+
     python bench/admin_changelist.py [--quick] [--json PATH] [--rounds N] [--regenerate] [--show-queries]
+                                     [--scope all|own|team_tree]
 """
 
 import argparse
@@ -59,7 +63,9 @@ from customers.models import Customer, Tier  # noqa: E402
 from customers.money import quantize_money  # noqa: E402
 from orders.models import Order, PricePolicy, Product  # noqa: E402
 from orders.pricing import price_list_load  # noqa: E402
-from rbac.models import RoleScope  # noqa: E402
+from rbac.models import RoleScope, StaffProfile, Team  # noqa: E402
+from rbac.roles import CUSTOMER_SERVICE, CUSTOMER_SERVICE_LEAD  # noqa: E402
+from rbac.services import roles_setup  # noqa: E402
 
 FULL = {"small": (100, 10_000), "big": (10_000, 1_000_000)}
 QUICK = {"small": (20, 2_000), "big": (1_000, 100_000)}
@@ -248,10 +254,37 @@ def bench_user():
     return user, (f"{group.name}, data scope all" if group else "superuser")
 
 
+SCOPED = {"own": 100, "team_tree": 2_000}  # customers (the first by id) the scoped user sees
+
+
+def scoped_user(scope: str):
+    """A customer-service user who sees only some customers: "own", an account manager owning the first
+    100; "team_tree", the lead of a team whose account manager owns those and whose sub-team's owns the
+    rest of the first 2,000."""
+    roles = roles_setup()
+    User = get_user_model()
+    lead_team, _ = Team.objects.get_or_create(name="bench team")
+    sub_team, _ = Team.objects.update_or_create(name="bench sub-team", defaults={"parent": lead_team})
+    users = {}
+    for username, role, team in (
+        ("bench-own", CUSTOMER_SERVICE, lead_team),
+        ("bench-sub", CUSTOMER_SERVICE, sub_team),
+        ("bench-lead", CUSTOMER_SERVICE_LEAD, lead_team),
+    ):
+        users[username], _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+        users[username].groups.set([roles[role].group])
+        StaffProfile.objects.update_or_create(user=users[username], defaults={"team": team})
+    Customer.objects.update(owner=None)
+    Customer.objects.filter(id__lte=SCOPED["own"]).update(owner=users["bench-own"])
+    Customer.objects.filter(id__gt=SCOPED["own"], id__lte=SCOPED["team_tree"]).update(owner=users["bench-sub"])
+    user = users["bench-own" if scope == "own" else "bench-lead"]
+    return user, f"{user.username}, data scope {scope} (the first {SCOPED[scope]:,} customers)"
+
+
 def pages_for_dataset() -> dict[str, str]:
     """The URLs to measure, with search terms picked from the data so each one finds rows."""
     middle = Order.objects.order_by("-id").values_list("order_no", flat=True)[Order.objects.count() // 2 : Order.objects.count() // 2 + 1]
-    mobile = Customer.objects.order_by("id").values_list("mobile", flat=True)[7]
+    mobile = Customer.objects.order_by("id").values_list("mobile", flat=True)[7]  # in every scoped user's scope
     base = "/admin/orders/order/"
     return {
         "list": base,
@@ -285,6 +318,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the datasets even if present")
     parser.add_argument("--show-queries", action="store_true", help="print each page's queries at the big size")
+    parser.add_argument("--scope", choices=["all", *SCOPED], default="all", help="the data scope of the user measured")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     rounds = args.rounds or (5 if args.quick else 15)
@@ -302,7 +336,7 @@ def main() -> None:
     clients, urls, role = {}, {}, ""
     for kind in sizes:
         database_use(databases[kind])
-        user, role = bench_user()
+        user, role = bench_user() if args.scope == "all" else scoped_user(args.scope)
         clients[kind] = Client()
         clients[kind].force_login(user)
         urls[kind] = pages_for_dataset()

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
-from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -22,13 +22,6 @@ from core.errors import DomainError
 from core.models import ExportJob
 from core.money import is_money_field, money_display
 from core.validators import plain_text_validator
-
-
-class BackOfficeAdminSite(admin.AdminSite):
-    def get_app_list(self, request, app_label=None):
-        # Built when a page reads it: every page's context carries the whole list (`available_apps`, for
-        # Django's navigation sidebar, which simpleui does not show), checking each model's permissions.
-        return SimpleLazyObject(lambda: super(BackOfficeAdminSite, self).get_app_list(request, app_label))
 
 
 def admin_link(request, obj, text=None, *, site=admin.site, model=None):
