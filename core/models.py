@@ -45,7 +45,7 @@ class ExportJob(models.Model):
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-requested_at", "-id"]
-        permissions = [("view_all_exportjob", "Can view everybody's exports")]
+        permissions = [("view_all_exportjob", _("Can view everybody's exports"))]
 
     def __str__(self) -> str:
         return self.file_name

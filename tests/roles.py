@@ -18,11 +18,12 @@ def every_customer_role() -> Group:
 def role_user(role: str, *, customer=None, username: str | None = None, scoped: bool = False):
     """A member of `role`. Unless `scoped`, the user also sees every customer (a second role of data
     scope "all"), so that tests of other things need not give them customers to own
-    (tests/customers/test_scope.py tests the scopes themselves)."""
-    groups = {name: role.group for name, role in roles_setup().items()}
+    (tests/customers/test_scope.py tests the scopes themselves); a role that sees all needs none."""
+    roles = roles_setup()
+    groups = {name: setup.group for name, setup in roles.items()}
     user = UserFactory(username=username or f"{role.lower().replace(' ', '-')}-user", is_staff=True)
     user.groups.set([groups[role]])
-    if not scoped and role != CUSTOMERS:
+    if not scoped and role != CUSTOMERS and roles[role].scope != RoleScope.Scope.ALL:
         user.groups.add(every_customer_role())
     if customer is not None:
         customer.user = user

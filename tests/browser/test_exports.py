@@ -6,11 +6,12 @@ import re
 
 import openpyxl
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
 from core.exports import export_job_build, export_job_claim
-from customers.models import LedgerEntry
+from customers.models import Customer, LedgerEntry
 from orders.models import Order
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,8 @@ PASSWORD = "demo-pass-1"
 @pytest.fixture
 def demo(live_server):
     call_command("demo", password=PASSWORD, customers=2, orders=4, stdout=open("/dev/null", "w"))
+    # customer service's data scope is its own customers: here the demo's "service" owns them all
+    Customer.objects.update(owner=get_user_model().objects.get(username="service"))
 
 
 def test_customer_service_exports_the_succeeded_orders(demo, page, login, screenshot):

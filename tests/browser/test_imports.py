@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from customers.models import Customer
@@ -20,6 +21,8 @@ PASSWORD = "demo-pass-1"
 @pytest.fixture
 def demo(live_server):
     call_command("demo", password=PASSWORD, customers=3, orders=0, stdout=open("/dev/null", "w"))
+    # customer service's data scope is its own customers: here the demo's "service" owns them all
+    Customer.objects.update(owner=get_user_model().objects.get(username="service"))
 
 
 def spreadsheet(tmp_path, name, rows):
@@ -74,7 +77,7 @@ def test_finance_imports_a_batch_recharge(demo, page, login, screenshot, tmp_pat
     screenshot("preview")
     page.locator("#confirm-import button").click()
     page.wait_for_url(re.compile(r"/admin/customers/recharge/$"))
-    assert "已导入 2 行" in page.locator("body").inner_text()
+    page.locator(".el-notification", has_text="已导入 2 行").wait_for()  # the toast comes a moment after the page
     screenshot("done")
     assert [Customer.objects.get(pk=c.pk).balance for c in (a, b)] == [before[0] + 100, before[1] + Decimal("20.50")]
     assert errors == []

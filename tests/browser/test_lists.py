@@ -4,10 +4,12 @@ import datetime
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
 from core.admin import BoundedCountPaginator
+from customers.models import Customer
 from orders.models import Order, Product
 from tests.browser.test_admin_flows import PASSWORD
 
@@ -17,6 +19,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def demo(live_server):
     call_command("demo", password=PASSWORD, customers=3, orders=6, stdout=open("/dev/null", "w"))
+    # customer service's data scope is its own customers: here the demo's "service" owns them all
+    Customer.objects.update(owner=get_user_model().objects.get(username="service"))
 
 
 def test_picking_one_day_in_the_date_filter_lists_that_days_orders(demo, page, login, screenshot):

@@ -16,6 +16,7 @@ from rbac.models import OperationLog
 from rbac.roles import ADMINISTRATORS, CUSTOMER_SERVICE, CUSTOMERS, FINANCE, OPERATIONS
 from rbac.services import roles_setup
 from tests.factories import CustomerFactory, TierFactory
+from tests.roles import every_customer_role
 
 pytestmark = pytest.mark.django_db
 ADD = reverse("admin:customers_customer_add")
@@ -53,6 +54,7 @@ def accounts():
 
 @pytest.fixture
 def service_client(client, accounts):
+    accounts["service"].groups.add(every_customer_role())  # sees every customer (the data scope)
     client.force_login(accounts["service"])
     return client
 
@@ -241,6 +243,8 @@ def user_form_post(client, user, **changes):
     data = {name: value for name, value in data.items() if value not in (None, False)}
     data["date_joined_0"], data["date_joined_1"] = data.pop("date_joined").strftime("%Y-%m-%d %H:%M:%S").split()
     data.pop("last_login", None)
+    # the account's team (rbac.StaffProfile), an inline form of its own: left as it is
+    data |= {"staff_profile-TOTAL_FORMS": "0", "staff_profile-INITIAL_FORMS": "0"}
     data.update(changes)
     return client.post(url, data)
 
