@@ -193,14 +193,14 @@ class RoleLabels:
         return formfield
 
 
-class StaffProfileInline(admin.StackedInline):
+class StaffProfileInline(admin.TabularInline):
     model = StaffProfile
     fields = ("team",)
     can_delete = False
     verbose_name_plural = _("team")
 
 
-class RoleScopeInline(admin.StackedInline):
+class RoleScopeInline(admin.TabularInline):
     model = RoleScope
     fields = ("scope",)
     can_delete = False

@@ -122,7 +122,7 @@ class RoleScope(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(scope__in=DataScope.values), name="role_scope_known")]
 
     def __str__(self) -> str:
-        return f"{self.group}: {self.get_scope_display()}"
+        return str(self.get_scope_display())
 
 
 class SignedInSession(models.Model):
