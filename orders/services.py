@@ -21,9 +21,16 @@ from django.utils.translation import gettext as _
 
 from core.db import row_get, row_insert, row_lock_sql, row_update
 from core.validators import text_plain_check
-from customers.errors import BalanceLimitExceeded, DomainError, IdempotencyConflict, InactiveCustomer
+from customers.errors import (
+    BalanceLimitExceeded,
+    CustomerOutOfScope,
+    DomainError,
+    IdempotencyConflict,
+    InactiveCustomer,
+)
 from customers.models import Customer, LedgerEntry
 from customers.money import MONEY_MAX, quantize_money
+from customers.selectors import customer_visible
 from customers.services import balance_sufficient_check, customer_lock, ledger_post
 from orders.days import order_day_add, order_day_finish
 from orders.errors import InactiveProduct, InvalidQuantity, InvalidTransition, OrderError, TargetMismatch
@@ -349,7 +356,9 @@ def order_retry(*, order_id: int, actor: AbstractBaseUser | None, address: str |
 
     Not atomic itself: a failed order never changes again, and order_place runs its own transaction.
     """
-    failed = Order.objects.get(pk=order_id)
+    failed = Order.objects.select_related("customer").get(pk=order_id)
+    if actor is not None and not customer_visible(user=actor, customer=failed.customer):
+        raise CustomerOutOfScope(_("This customer is not in your data scope."))  # before telling its status
     if failed.status != Status.FAILED:
         raise InvalidTransition(
             _("Order %(order_no)s is %(status)s; only failed orders can be retried.")

@@ -208,6 +208,8 @@ def test_services_refuse_a_customer_outside_the_scope(world, product):
     order_fail(order_id=order.pk, agent="a", error="x", transient=False)
     with pytest.raises(CustomerOutOfScope):
         order_retry(order_id=order.pk, actor=am2)
+    with pytest.raises(CustomerOutOfScope):  # not even told that another's pending order is not failed
+        order_retry(order_id=Order.objects.get(customer=customers["am3"]).pk, actor=am2)
     theirs.refresh_from_db()
     assert theirs.balance == 100 and not Order.objects.filter(retry_of=order).exists()
     # within the scope the same calls go through
