@@ -56,6 +56,7 @@ def test_the_way_back_from_a_tab_opens_home_in_the_whole_window(demo, page, logi
     page.locator("aside .el-submenu .el-menu-item").first.click()  # opens that list in a tab
     page.wait_for_function("document.querySelectorAll('iframe').length > 1")  # the home tab's and this one's
     tab = next(frame for frame in page.frames[::-1] if frame is not page.main_frame and "/dashboard/" not in frame.url)
+    tab.wait_for_url(lambda url: "/admin/" in url)  # the list has loaded: a goto before that is cut off by it
     tab.goto(f"{page.url.split('/admin/')[0]}/admin/orders/order/")  # a refused page inside that tab
     assert tab.locator("main h1").inner_text() == "无权访问"
     screenshot("in-tab")
