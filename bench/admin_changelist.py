@@ -5,7 +5,7 @@ through Django's test client as a customer-service user, on MariaDB, against two
 a baseline of 10,000 orders over 100 customers and a big one of 1,000,000 orders over 10,000 customers
 (about 100 orders per customer in both, so a page shows the same kind of rows; only the table grows).
 
-Figures: queries per page (must be the same at both sizes and at two page sizes) and the median render
+Figures: queries per page (at either size and page size never more than the small table's page of 20) and the median render
 time at the big size divided by the same at the baseline size (target <= 1.5).
 
 Each dataset lives in its own database (created and migrated here) and is reused across runs.
@@ -61,6 +61,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from backoffice.management.commands.demo import GIVEN, PRODUCTS, SURNAMES, TIERS  # noqa: E402
 from customers.models import Customer, Tier  # noqa: E402
 from customers.money import quantize_money  # noqa: E402
+from customers.selectors import visible_to  # noqa: E402
 from orders.models import Order, PricePolicy, Product  # noqa: E402
 from orders.pricing import price_list_load  # noqa: E402
 from rbac.models import RoleScope, StaffProfile, Team  # noqa: E402
@@ -281,9 +282,10 @@ def scoped_user(scope: str):
     return user, f"{user.username}, data scope {scope} (the first {SCOPED[scope]:,} customers)"
 
 
-def pages_for_dataset() -> dict[str, str]:
-    """The URLs to measure, with search terms picked from the data so each one finds rows."""
-    middle = Order.objects.order_by("-id").values_list("order_no", flat=True)[Order.objects.count() // 2 : Order.objects.count() // 2 + 1]
+def pages_for_dataset(user) -> dict[str, str]:
+    """The URLs to measure, with search terms picked from the data so each one finds rows in `user`'s scope."""
+    visible = visible_to(Order.objects.order_by("-id"), user=user)
+    middle = visible.values_list("order_no", flat=True)[visible.count() // 2 :][:1]
     mobile = Customer.objects.order_by("id").values_list("mobile", flat=True)[7]  # in every scoped user's scope
     base = "/admin/orders/order/"
     return {
@@ -339,7 +341,7 @@ def main() -> None:
         user, role = bench_user() if args.scope == "all" else scoped_user(args.scope)
         clients[kind] = Client()
         clients[kind].force_login(user)
-        urls[kind] = pages_for_dataset()
+        urls[kind] = pages_for_dataset(user)
     names = list(urls["small"])
 
     # Queries per page: each dataset at two page sizes.
@@ -381,7 +383,9 @@ def main() -> None:
         counts = queries[name]
         baseline_queries = counts["small", PAGE_SIZES[0]]
         worst_queries = max(counts.values())
-        queries_met = len(set(counts.values())) == 1
+        # No query per row and none per table size: never more than the small table's page of 20 (a page
+        # that fits the list whole skips the keys-first query, an empty one its rows' lookups).
+        queries_met = worst_queries <= baseline_queries
         cell = "/".join(str(counts[k, s]) for k in sizes for s in PAGE_SIZES)
         print(f"{name:<24}{cell:>22}{small_ms:>16.1f}{big_ms:>16.1f}{ratio:>8.2f}  {'yes' if ratio <= TARGET_RATIO and queries_met else 'NO'}")
         cases.append({

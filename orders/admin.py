@@ -206,7 +206,8 @@ class OrderAdmin(
         return super().get_queryset(request).prefetch_related("customer", "product")  # scoped by CustomerScoped
 
     def get_search_results(self, request, queryset, search_term):
-        return people_search(queryset, search_term, exact=self.search_exact, also="target"), False
+        customers = customers_visible_to(user=request.user)
+        return people_search(queryset, search_term, exact=self.search_exact, also="target", customers=customers), False
 
     def search_exact(self, term: str) -> dict | None:
         return {"order_no": term} if ORDER_NO_RE.fullmatch(term) else None
