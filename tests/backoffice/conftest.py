@@ -2,9 +2,13 @@
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,3 +59,39 @@ def collected_static(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return static_root
+
+
+def gunicorn_start(environment: dict, log: Path) -> subprocess.Popen:
+    """gunicorn as the serve command starts it (backoffice/gunicorn.conf.py) with `environment` (BIND
+    included), its output in `log`; returned once it answers /healthz, stopped if it never does."""
+    with open(log, "wb") as output:
+        gunicorn = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "backoffice/gunicorn.conf.py"],
+            env=environment, cwd=settings.BASE_DIR, stdout=output, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        assert gunicorn.poll() is None, f"gunicorn exited:\n{log.read_text()}"
+        try:
+            urllib.request.urlopen(f"http://{environment['BIND']}/healthz", timeout=10).close()
+            return gunicorn
+        except urllib.error.HTTPError:  # an answer all the same
+            return gunicorn
+        except OSError:  # not listening yet
+            if time.monotonic() > deadline:
+                gunicorn_stop(gunicorn)
+                raise AssertionError(f"gunicorn did not answer within 60 s:\n{log.read_text()}") from None
+            time.sleep(0.2)
+
+
+def gunicorn_stop(gunicorn: subprocess.Popen) -> int:
+    """SIGTERM, as a supervisor stops it: requests under way finish, then it exits (0 when graceful).
+    Killed if it has not exited after 40 s."""
+    if gunicorn.poll() is None:
+        gunicorn.send_signal(signal.SIGTERM)
+        try:
+            gunicorn.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            gunicorn.kill()
+            gunicorn.wait()
+    return gunicorn.returncode

@@ -5,7 +5,6 @@ database (and Redis when the pass has it), reached the way nginx reaches it."""
 import gzip
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from django.template.utils import get_app_template_dirs
 from playwright.sync_api import sync_playwright
 
 from tests.agent.conftest import subprocess_database_url
-from tests.backoffice.conftest import environment_outside_tests, production_env
+from tests.backoffice.conftest import environment_outside_tests, gunicorn_start, gunicorn_stop, production_env
 from tests.backoffice.test_health import unused_port
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import UserFactory
@@ -77,24 +76,9 @@ def served(django_db_setup, collected_static, tmp_path_factory):
     )
     assert done.returncode == 0 and "No migrations to apply" in done.stdout, done.stdout + done.stderr
     log = folder / "gunicorn.log"
-    with open(log, "wb") as output:
-        gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "backoffice/gunicorn.conf.py"],
-            env=environment, cwd=settings.BASE_DIR, stdout=output, stderr=subprocess.STDOUT,
-        )
-    server = Served(f"http://127.0.0.1:{port}", collected_static, log)
-    deadline = time.monotonic() + 60
-    while True:
-        assert gunicorn.poll() is None, f"gunicorn exited:\n{log.read_text()}"
-        try:
-            server.get("/healthz")
-            break
-        except OSError:  # not listening yet
-            assert time.monotonic() < deadline, f"gunicorn did not answer within 60 s:\n{log.read_text()}"
-            time.sleep(0.2)
-    yield server
-    gunicorn.send_signal(signal.SIGTERM)
-    assert gunicorn.wait(timeout=40) == 0, log.read_text()  # a graceful stop
+    gunicorn = gunicorn_start(environment, log)
+    yield Served(f"http://127.0.0.1:{port}", collected_static, log)
+    assert gunicorn_stop(gunicorn) == 0, log.read_text()  # a graceful stop
 
 
 def test_the_login_page_and_the_hashed_compressed_static_files_it_refers_to_are_served(served):
