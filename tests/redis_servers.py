@@ -12,11 +12,12 @@ from tests.backoffice.test_health import unused_port
 class RedisServer:
     def __init__(self, folder: Path, *options: str):
         self.port = unused_port()
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(folder), *options],
-            stdout=subprocess.DEVNULL,
-        )
+        self.argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", str(folder), *options]
+        self._start()
+
+    def _start(self) -> None:
+        self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL)
         wait_until(self._answers, timeout=10, message=f"redis-server on port {self.port}")
 
     def _answers(self) -> bool:
@@ -35,6 +36,11 @@ class RedisServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port, empty (it saves nothing)."""
+        self.stop()
+        self._start()
 
 
 class RedisSentinel(RedisServer):
