@@ -6,7 +6,9 @@ Threads: the main thread claims (waking on the Redis ready-queue, or polling the
 executor threads run one order each; a keeper thread renews leases, gives up on executions past their
 product's maximum run time, returns orders of dead agents to pending and heartbeats; an exporter thread
 looks for queued exports every EXPORT_CHECK_SECONDS and builds them one at a time (core.exports), apart
-from the order threads. Django gives every thread its own database connection.
+from the order threads. Django gives every thread its own database connection, and every thread reads
+from the primary database, never from a read replica (use_primary_db: a replica may not have the
+order just placed, or the lease just renewed, yet; the pin is per thread).
 
 An execution past its deadline cannot be stopped (Python cannot kill a thread): the keeper records the
 attempt as a transient failure, stops renewing its lease, and starts a fresh executor thread in its
@@ -30,6 +32,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from multidb.pinning import use_primary_db
 
 from agent.executors import ExecutionError, order_execute
 from agent.models import Agent
@@ -138,6 +141,7 @@ class Worker:
         logger.info("agent %s: %s received, claiming nothing more", self.name, signal.Signals(signum).name)
         self.stop.set()
 
+    @use_primary_db
     def run(self) -> None:
         logger.info(
             "agent %s started: concurrency %s, lease %ss, poll %ss, ready-queue %s",
@@ -146,11 +150,11 @@ class Worker:
         )
         for _i in range(self.concurrency):
             self._executor_start()
-        keeper = threading.Thread(target=self._keep_loop, name="keeper", daemon=True)
+        keeper = threading.Thread(target=use_primary_db(self._keep_loop), name="keeper", daemon=True)
         keeper.start()
         exporter = None
         if not self.once:  # --once drains the orders ready now; exports wait for a running agent
-            exporter = threading.Thread(target=self._export_loop, name="exporter", daemon=True)
+            exporter = threading.Thread(target=use_primary_db(self._export_loop), name="exporter", daemon=True)
             exporter.start()
         try:
             self._claim_loop()
@@ -199,7 +203,7 @@ class Worker:
 
     def _executor_start(self) -> None:
         # Daemon threads: a thread still stuck in an abandoned execution does not hold up the exit.
-        threading.Thread(target=self._execute_loop, name="execute", daemon=True).start()
+        threading.Thread(target=use_primary_db(self._execute_loop), name="execute", daemon=True).start()
 
     def _execute_loop(self) -> None:
         while True:

@@ -153,28 +153,50 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------------
 
 SQLITE_PATH = BASE_DIR / "db.sqlite3"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"))}
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["OPTIONS"] = {
-        # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking.
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    # Tests use a file (not :memory:) so threads and processes share one real database.
-    _db["TEST"] = {"NAME": str(BASE_DIR / f"test_{os.environ.get('TEST_DB_SUFFIX', 'db')}.sqlite3")}
-elif _db["ENGINE"] == "django.db.backends.mysql":
-    _db["OPTIONS"] = {
-        "charset": "utf8mb4",
-        "isolation_level": "read committed",
-        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
-        # A database host that drops packets fails a connection (and /readyz) in seconds instead of hanging it.
-        "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
-    }
-    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+
+
+def database(url: str) -> dict:
+    """Django's settings for the database at `url`, with the platform's options for its engine."""
+    db = dj_database_url.parse(url)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        # Tests use a file (not :memory:) so threads and processes share one real database.
+        db["TEST"] = {"NAME": str(BASE_DIR / f"test_{os.environ.get('TEST_DB_SUFFIX', 'db')}.sqlite3")}
+    elif db["ENGINE"] == "django.db.backends.mysql":
+        db["OPTIONS"] = {
+            "charset": "utf8mb4",
+            "isolation_level": "read committed",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            # A database host that drops packets fails a connection (and /readyz) in seconds instead of hanging it.
+            "connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+        }
+        db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+        db["CONN_HEALTH_CHECKS"] = True
+        db["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+    return db
+
+
+DATABASES = {"default": database(os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}"))}
+# Read replicas (core.replicas): lists, searches, exports and the dashboard read from them; a request that writes
+# (anything but GET, HEAD, OPTIONS, TRACE) pins its user's reads to the primary for MULTIDB_PINNING_SECONDS,
+# so they see their own writes. Under test a replica's connection uses the primary's test database, which
+# replication fills (MIRROR).
+for _number, _url in enumerate(env_list("REPLICA_DATABASE_URLS", ""), start=1):
+    DATABASES[f"replica{_number}"] = database(_url) | {"TEST": {"MIRROR": "default"}}
+REPLICA_DATABASES = [alias for alias in DATABASES if alias != "default"]
+if REPLICA_DATABASES:
+    DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
+    # Before anything that reads the database but the probes and scrapes, which read the primary.
+    MIDDLEWARE.insert(MIDDLEWARE.index("backoffice.health.HealthProbesMiddleware") + 1, "multidb.middleware.PinningRouterMiddleware")
+    MULTIDB_PINNING_SECONDS = int(os.environ.get("MULTIDB_PINNING_SECONDS", "15"))
+    MULTIDB_PINNING_COOKIE_SECURE = PRODUCTION
+    MULTIDB_PINNING_COOKIE_HTTPONLY = True
+    MULTIDB_PINNING_COOKIE_SAMESITE = "Lax"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -43,6 +43,8 @@ from import_export import resources
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import SelectableFieldsExportForm
+from multidb.middleware import pinning_cookie
+from multidb.pinning import unpin_this_thread
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -178,6 +180,11 @@ class SafeExportMixin(ExportMixin):
         return HttpResponseRedirect(reverse(f"{self.admin_site.name}:core_exportjob_changelist"))
 
     def export_action(self, request):
+        if pinning_cookie() not in request.COOKIES:
+            # Its form is posted, which pins the request to the primary database (multidb's middleware), but
+            # an export writes nothing (a queued one its job alone): a read replica answers, as for the list,
+            # unless this user wrote a moment ago (the cookie).
+            unpin_this_thread()
         try:
             return super().export_action(request)
         except IncorrectLookupParameters:

@@ -13,6 +13,20 @@ from tests.roles import every_customer_role
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives a real Chromium through Playwright")
+    config.addinivalue_line(
+        "markers", "replica: needs a real read replica (REPLICA_DATABASE_URLS; the test command's third pass)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of a read replica run only where one is configured (the test command's third pass, which runs
+    them alone): elsewhere they are deselected."""
+    if os.environ.get("REPLICA_DATABASE_URLS"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("replica")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def environment_outside_tests() -> dict:
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"PYTEST_VERSION", "EMBEDDED_DEMO", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        not in {"PYTEST_VERSION", "EMBEDDED_DEMO", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REPLICA_DATABASE_URLS", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
         and not key.startswith(("SECURE_", "BEHIND_"))
     } | {"DJANGO_SETTINGS_MODULE": "backoffice.settings"}
 

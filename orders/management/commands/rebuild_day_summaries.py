@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from multidb.pinning import use_primary_db
 
 from customers.days import ledger_days_rebuild
 from orders.days import order_days_rebuild
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         "wrong, while no order is placed and no money moves."
     )
 
+    @use_primary_db  # the books as they are, never as a read replica has them so far
     def handle(self, *args, **options):
         orders = order_days_rebuild()
         ledger = ledger_days_rebuild()
