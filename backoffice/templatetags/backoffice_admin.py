@@ -50,6 +50,8 @@ def _bounds(cl):
     rows = cl.queryset.order_by().values_list(field, flat=True)
     first = rows.order_by(field).first()
     last = rows.order_by(f"-{field}").first()
+    if first is None or last is None:  # the only row left the list between the reads (a pending order claimed)
+        return None, None
     return _local(first), _local(last)
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 
 from customers.services import balance_recharge
 from orders.models import Order
@@ -19,9 +19,9 @@ from orders.services import order_place
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
 
 
-def subprocess_database_url() -> str:
-    """The URL of the database this test runs on, for the agent processes it starts."""
-    db = connection.settings_dict
+def subprocess_database_url(alias: str = "default") -> str:
+    """The URL of the database this test runs on (or of its read replica `alias`), for the processes it starts."""
+    db = connections[alias].settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")

@@ -1,5 +1,5 @@
 """Scale-out under failures, with real processes: two gunicorn instances (two sync workers each, in
-production mode, reached the way nginx reaches them) and three agents on the test's MariaDB and a Redis
+production mode, reached the way nginx reaches them) and three agents on the test's MariaDB, its read replica and a Redis
 server of the test's own. Eight customer-service clients place orders through the admin's add form and
 cancel pending ones from the order list for a minute while a web worker is killed (-9), an agent is
 killed (-9) and started again, and Redis restarts. Afterwards every order is finished, nothing was
@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
 from django.db.models import Sum
 
 from agent.models import SandboxExecution
@@ -35,13 +34,12 @@ from tests.factories import CustomerFactory, ProductFactory
 from tests.redis_servers import RedisServer
 from tests.roles import role_user
 
+# The test command's third pass: MariaDB with a read replica (the servers read from it; what a user just wrote,
+# the agents and reconcile, from the primary), and Redis.
 pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the servers and agents see what the test commits, and it theirs
-    pytest.mark.skipif(
-        connection.vendor != "mysql" or not settings.REDIS_URL,
-        reason="needs the MariaDB + Redis pass (DATABASE_URL=mysql://…, REDIS_URL): several processes writing one "
-        "SQLite file serialise, and without Redis there are no shared sessions or ready-queue to restart",
-    ),
+    pytest.mark.replica,
+    # The servers and agents see what the test commits, and it theirs.
+    pytest.mark.django_db(transaction=True, databases=["default", "replica1"]),
 ]
 
 CLIENTS = 8
@@ -156,8 +154,8 @@ def children(pid: int) -> list[int]:
     return found
 
 
-# Another branch's read replicas: whatever this run is given goes on to the servers and agents.
-PASSED_ON = {name: os.environ[name] for name in ("REPLICA_DATABASE_URLS",) if name in os.environ}
+def replica_environment() -> dict:
+    return {"REPLICA_DATABASE_URLS": subprocess_database_url("replica1")}
 
 
 @pytest.fixture
@@ -181,7 +179,7 @@ def web_environment(collected_static, own_redis) -> dict:
             BEHIND_TLS_PROXY="1",
             PYTHONUNBUFFERED="1",
         ),
-        **PASSED_ON,
+        **replica_environment(),
     }
 
 
@@ -202,7 +200,7 @@ def web_servers(web_environment, tmp_path):
 @pytest.fixture
 def agent_processes(tmp_path, own_redis):
     processes = AgentProcesses(tmp_path)
-    environment = {"REDIS_URL": own_redis.url(0), "ORDER_RETRY_BASE_SECONDS": "2", "ORDER_RETRY_MAX_SECONDS": "4", **PASSED_ON}
+    environment = {"REDIS_URL": own_redis.url(0), "ORDER_RETRY_BASE_SECONDS": "2", "ORDER_RETRY_MAX_SECONDS": "4", **replica_environment()}
 
     def start(name: str):
         return processes.start(name, env=environment, concurrency=4, poll_interval=0.5, lease_seconds=5)
