@@ -22,6 +22,7 @@ the demo data at every run.
 """
 
 import argparse
+import functools
 import html
 import http.client
 import importlib.util
@@ -70,6 +71,12 @@ def arguments_parse():
     parser.add_argument("--clients", help="client counts, comma-separated (default 1,8; quick 8)")
     parser.add_argument("--seconds", type=float, help="measured seconds per side and client count (default 20; quick 3)")
     parser.add_argument("--rounds", type=int, help="alternations of admin and bare in those seconds (default 10; quick 3)")
+    parser.add_argument(
+        "--replica-case", action="store_true",
+        help="instead of the cases: the order list read from a read replica against from the primary, while orders are "
+        "placed (starts and removes its own replica pair, 127.0.0.1:3308 and :3307; default 40 s per side in 10 slices; "
+        "quick 8 s in 4)",
+    )
     parser.add_argument("--profile", action="store_true", help="profile each page in one worker instead")
     parser.add_argument("--requests", type=int, default=100, help="requests per page when profiling")
     parser.add_argument("--profile-dir", help="keep the profiles here (cProfile .prof, sampled stacks as JSON)")
@@ -212,30 +219,47 @@ def statements_record(user_id: int, address: str) -> list[str]:
     return [query["sql"] for query in captured.captured_queries]
 
 
-class Server:
-    """gunicorn with its sync workers, and one agent, started for the run and stopped after it."""
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU of one process so far, from /proc (0 for a process that has exited)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0  # e.g. a worker that just exited
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
-    def __init__(self, *, workers: int):
+
+class Server:
+    """gunicorn with its sync workers, and one agent (unless `agent` is false), started for the run and
+    stopped after it; `environment` adds to or overrides the bench's own environment for both."""
+
+    def __init__(self, *, workers: int, agent: bool = True, environment: dict[str, str] | None = None):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        env = {**os.environ, **(environment or {})}
         self.gunicorn = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "backoffice.wsgi:application",
                 "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
                 "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120",
             ],
-            cwd=ROOT,
+            cwd=ROOT, env=env,
         )
-        self.agent = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runagent", "--name", f"bench-order-desk-{os.getpid()}"], cwd=ROOT
-        )
+        self.agent = None
+        if agent:
+            self.agent = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "runagent", "--name", f"bench-order-desk-{os.getpid()}"],
+                cwd=ROOT, env=env,
+            )
         self.workers = workers
+
+    def processes(self) -> list[subprocess.Popen]:
+        return [process for process in (self.gunicorn, self.agent) if process is not None]
 
     def ready_wait(self) -> None:
         deadline = time.monotonic() + 60
         while len(self.worker_pids()) < self.workers or not self._answers():
-            if self.gunicorn.poll() is not None or self.agent.poll() is not None:
+            if any(process.poll() is not None for process in self.processes()):
                 sys.exit("gunicorn or the agent exited while starting (see its output above)")
             if time.monotonic() > deadline:
                 sys.exit("gunicorn did not start within 60 s")
@@ -260,20 +284,13 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User and system CPU of the gunicorn master and its workers so far."""
-        ticks = 0
-        for pid in [self.gunicorn.pid, *self.worker_pids()]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue  # a worker that just exited
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu_seconds(pid) for pid in [self.gunicorn.pid, *self.worker_pids()])
 
     def stop(self) -> None:
-        for process in (self.gunicorn, self.agent):
+        for process in self.processes():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (self.gunicorn, self.agent):
+        for process in self.processes():
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -650,6 +667,264 @@ def profile_print(directory: Path, label: str, top: int = 25) -> None:
             print(f"{cumulative:>8.2f} ms{calls:>8.1f} calls  {name}")
 
 
+# --- the replica case ------------------------------------------------------------------------------
+
+REPLICA_READERS = 4  # customer-service staff who only read the order list, beside the TARGET_CLIENTS placing orders
+REPLICA_LIST = "/admin/orders/order/"
+REPLICA_LIST_TARGET = 1.0  # the list's pages/s with reads on the replica, at least those with every read on the primary
+REPLICA_CPU_TARGET = 1.0  # the primary's CPU per placed order must not grow with the replica
+
+
+def replica_pair_module():
+    from backoffice.scripts import replica_pair
+
+    return replica_pair
+
+
+def replica_wait(pair, timeout: float = 120) -> None:
+    """Until the replica has applied everything the primary has written so far."""
+    primary, replica = pair.connect(pair.PRIMARY), pair.connect(pair.REPLICA)
+    try:
+        cursor = primary.cursor()
+        cursor.execute("SELECT @@gtid_binlog_pos")
+        position = cursor.fetchone()[0]
+        cursor = replica.cursor()
+        cursor.execute("SELECT MASTER_GTID_WAIT(%s, %s)", (position, timeout))
+        if cursor.fetchone()[0] != 0:
+            sys.exit(f"the replica did not reach the primary's position {position} within {timeout:g} s")
+    finally:
+        primary.close()
+        replica.close()
+
+
+class ServerStatus:
+    """The two MariaDB servers of the pair as the replica case watches them: CPU from /proc and
+    `Com_select` (SELECT statements run by clients; the replica's own replication threads run none)."""
+
+    def __init__(self, pair):
+        self.pids = {name: pair.running_pid(name) for name in (pair.PRIMARY, pair.REPLICA)}
+        if None in self.pids.values():
+            sys.exit(f"a server of the replica pair is not running: {self.pids}")
+        self.connections = {name: pair.connect(name) for name in self.pids}
+        self.primary, self.replica = pair.PRIMARY, pair.REPLICA
+
+    def read(self) -> dict[str, float]:
+        figures = {}
+        for name, connection in self.connections.items():
+            cursor = connection.cursor()
+            cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_select'")
+            figures[f"{name}_selects"] = int(cursor.fetchone()[1])
+            figures[f"{name}_cpu"] = process_cpu_seconds(self.pids[name])
+        return figures
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+
+
+@dataclass
+class ReplicaSlice:
+    seconds: float
+    orders: int
+    pages: int
+    list_queries: int  # the list pages' queries on the web server's primary connection (X-Bench-Queries)
+    web_cpu: float
+    primary_cpu: float
+    replica_cpu: float
+    primary_selects: int
+    replica_selects: int
+
+    def add(self, other: "ReplicaSlice") -> "ReplicaSlice":
+        return ReplicaSlice(*(getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__))
+
+
+def replica_slice_run(placers: list[Browser], readers: list[Browser], *, product_id: int, seconds: float, server: Server,
+                      status: ServerStatus) -> ReplicaSlice:
+    """The placers place orders through the add form, the readers load the order list, all at once."""
+    placing, reading = OrderForm("/admin/orders/order/add/", product_id, "r"), ListPage(REPLICA_LIST, "r-list")
+    jobs = [(placing, browser, Tally()) for browser in placers] + [(reading, browser, Tally()) for browser in readers]
+    deadline = time.perf_counter() + seconds
+
+    def loop(page, browser, tally):
+        while time.perf_counter() < deadline and len(tally.errors) < 5:
+            page.step(browser, tally)
+
+    threads = [threading.Thread(target=loop, args=job) for job in jobs]
+    before, web = status.read(), server.cpu_seconds()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    after, web = status.read(), server.cpu_seconds() - web
+    for page, _browser, tally in jobs:
+        if tally.errors:
+            sys.exit(f"replica case, {page.label}: {len(tally.errors)} failed steps, first: {tally.errors[0]}")
+    orders = sum(tally.done for page, _browser, tally in jobs if page is placing)
+    pages = sum(tally.done for page, _browser, tally in jobs if page is reading)
+    if not orders or not pages:
+        sys.exit(f"replica case: {orders} orders and {pages} list pages in a {elapsed:.1f} s slice")
+    return ReplicaSlice(
+        seconds=elapsed,
+        orders=orders,
+        pages=pages,
+        list_queries=sum(tally.queries for page, _browser, tally in jobs if page is reading),
+        web_cpu=web,
+        **{name: after[name] - before[name] for name in ("primary_cpu", "replica_cpu", "primary_selects", "replica_selects")},
+    )
+
+
+def replica_browsers(fixture: Fixture, servers: dict[str, Server]) -> dict[str, tuple[list[Browser], list[Browser]]]:
+    """Per server: the placers (customer service, each ordering for its own customer) and the readers (customer
+    service too, in sessions of their own that never write, so never pinned to the primary)."""
+    keys = sessions_open(fixture.service_id, TARGET_CLIENTS + REPLICA_READERS)
+    placing, reading = keys[:TARGET_CLIENTS], keys[TARGET_CLIENTS:]
+    mobiles = list(itertools.islice(itertools.cycle(fixture.mobiles), TARGET_CLIENTS))
+    return {
+        name: (
+            [Browser(port=server.port, session_key=key, target=mobile, customer=mobile) for key, mobile in zip(placing, mobiles, strict=True)],
+            [Browser(port=server.port, session_key=key, target=fixture.customer_mobile) for key in reading],
+        )
+        for name, server in servers.items()
+    }
+
+
+def replica_run(args, pair, fixture: Fixture, servers: dict[str, Server]) -> dict[str, list[ReplicaSlice]]:
+    seconds = args.seconds or (8.0 if args.quick else 40.0)
+    rounds = args.rounds or (4 if args.quick else 10)
+    browsers = replica_browsers(fixture, servers)
+    status = ServerStatus(pair)
+    for name, server in servers.items():  # every worker of both servers renders both pages first
+        replica_slice_run(*browsers[name], product_id=fixture.product_id, seconds=1.5, server=server, status=status)
+    print(
+        f"order desk over HTTP, replica case: {TARGET_CLIENTS} clients place orders while {REPLICA_READERS} read the "
+        f"order list; gunicorn {WORKERS} sync workers per side + 1 agent; primary 127.0.0.1:{pair.PORTS[pair.PRIMARY]}, "
+        f"replica 127.0.0.1:{pair.PORTS[pair.REPLICA]}; {os.cpu_count()} CPUs shared by everything; "
+        f"{seconds:g} s per side in {rounds} alternating slices",
+        flush=True,
+    )
+    slices: dict[str, list[ReplicaSlice]] = {"replica": [], "primary": []}
+    try:
+        for round_ in range(rounds):
+            for name in ("replica", "primary") if round_ % 2 == 0 else ("primary", "replica"):
+                measured = replica_slice_run(
+                    *browsers[name], product_id=fixture.product_id, seconds=seconds / rounds, server=servers[name], status=status
+                )
+                slices[name].append(measured)
+                print(
+                    f"  round {round_ + 1} {name:>7}: list {measured.pages / measured.seconds:6.1f} p/s, orders "
+                    f"{measured.orders / measured.seconds:5.1f}/s, primary {measured.primary_cpu * 1000 / measured.orders:5.1f} "
+                    f"ms/order, replica selects {measured.replica_selects}",
+                    flush=True,
+                )
+    finally:
+        status.close()
+    replica_wait(pair)
+    return slices
+
+
+def spread(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{ordered[len(ordered) // 2]:.2f} ({ordered[0]:.2f}-{ordered[-1]:.2f})"
+
+
+def replica_report(slices: dict[str, list[ReplicaSlice]]) -> list[dict]:
+    total = {name: functools.reduce(ReplicaSlice.add, measured) for name, measured in slices.items()}
+    figures = [  # figure, unit, better, target, the figure of a side
+        ("order list pages per second", "pages/s", "higher", REPLICA_LIST_TARGET, lambda s: s.pages / s.seconds),
+        ("primary MariaDB CPU per placed order", "ms", "lower", REPLICA_CPU_TARGET, lambda s: s.primary_cpu * 1000 / s.orders),
+        ("orders placed per second", "orders/s", "higher", None, lambda s: s.orders / s.seconds),
+        ("replica MariaDB CPU per placed order", "ms", "lower", None, lambda s: s.replica_cpu * 1000 / s.orders),
+        (
+            "both MariaDB servers' CPU per second", "CPU s/s", "lower", None, lambda s: (s.primary_cpu + s.replica_cpu) / s.seconds,
+        ),
+        ("web-server CPU per second", "CPU s/s", "lower", None, lambda s: s.web_cpu / s.seconds),
+        ("SELECTs on the replica per list page", "queries", "higher", None, lambda s: s.replica_selects / s.pages),
+        (
+            "a list page's queries on the primary connection", "queries", "lower", None, lambda s: s.list_queries / s.pages,
+        ),
+    ]
+    if total["replica"].replica_selects < total["replica"].pages:
+        sys.exit(f"the list did not read from the replica: {total['replica'].replica_selects} SELECTs for {total['replica'].pages} pages")
+    print(f"\n{'replica case':<52}{'replica':>9}{'primary':>9}{'ratio':>7}{'target':>8}{'met':>5}   per round, replica / primary: median (range)")
+    cases = []
+    for figure, unit, better, target, value in figures:
+        replica, primary = value(total["replica"]), value(total["primary"])
+        ratio = replica / primary if primary else None
+        met = None
+        if target is not None:
+            met = ratio >= target if better == "higher" else ratio <= target
+        rounds = [value(a) / value(b) for a, b in zip(slices["replica"], slices["primary"], strict=True) if value(b)]
+        shown_target = "-" if target is None else f"{'>=' if better == 'higher' else '<='}{target:g}"
+        print(
+            f"{figure:<52}{replica:>9.2f}{primary:>9.2f}{'-' if ratio is None else f'{ratio:.2f}':>7}{shown_target:>8}"
+            f"{'-' if met is None else 'yes' if met else 'NO':>5}   {spread(rounds) if rounds else '-'}"
+        )
+        cases.append(
+            {
+                "name": f"(r) reads on the replica vs on the primary, {REPLICA_READERS} list readers while "
+                f"{TARGET_CLIENTS} clients place orders: {figure}",
+                "unit": unit,
+                "value": round(replica, 2),
+                "baseline": round(primary, 2),
+                "ratio": None if ratio is None else round(ratio, 3),
+                "target": target,
+                "better": better,
+                "met": met,
+            }
+        )
+    print(
+        "(replica: the server with REPLICA_DATABASE_URLS, lists read from 127.0.0.1:3307; primary: the same without; "
+        "CPU from /proc; both MariaDB servers, gunicorn and the clients share this machine's CPUs)"
+    )
+    return cases
+
+
+def replica_main(args) -> None:
+    """The replica case: a replica pair of its own, the bench's database on its primary, and two servers on
+    it, one reading the lists from the replica and one without replicas, measured in alternation."""
+    pair = replica_pair_module()
+    if pair.STATE.exists() or any(pair.port_taken(port) for port in pair.PORTS.values()):
+        sys.exit(
+            f"A replica pair is already running ({pair.STATE}, ports {sorted(pair.PORTS.values())}), maybe another "
+            "run's tests: this case starts and removes its own. Stop that one first "
+            "(`python backoffice/scripts/replica_pair.py stop`) if it is yours."
+        )
+    name = urlparse(args.database_url).path.lstrip("/") or "bench_order_desk"
+    args.database_url = f"mysql://root@127.0.0.1:{pair.PORTS[pair.PRIMARY]}/{name}"
+    replica_url = f"mysql://root@127.0.0.1:{pair.PORTS[pair.REPLICA]}/{name}"
+    environment_set(args)
+    os.environ.pop("REPLICA_DATABASE_URLS", None)
+    os.environ["BENCH_REPLAY_FILE"] = os.devnull  # no bare pages in this case
+    pair.start()
+    servers: dict[str, Server] = {}
+    try:
+        database_prepare(args.database_url)  # on the primary; the replica follows through the binary log
+        fixture = fixture_create()
+        replica_wait(pair)
+        servers["replica"] = Server(workers=WORKERS, agent=False, environment={"REPLICA_DATABASE_URLS": replica_url})
+        servers["primary"] = Server(workers=WORKERS)  # the one agent, on the primary whichever server placed the order
+        for server in servers.values():
+            server.ready_wait()
+        slices = replica_run(args, pair, fixture, servers)
+        from django.core.management import call_command
+
+        for server in servers.values():
+            server.stop()
+        call_command("reconcile", stdout=io.StringIO())  # raises on any broken money invariant
+        print("reconcile: every balance equals its ledger")
+    finally:
+        for server in servers.values():
+            server.stop()
+        redis_clean(args.redis_url)
+        pair.stop()
+    cases_json = replica_report(slices)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cases": cases_json}, indent=2, ensure_ascii=False) + "\n")
+        print(f"\nwrote {args.json}")
+
+
 def redis_clean(url: str) -> None:
     """Remove this run's sessions, cache entries and ready-queue from Redis."""
     import redis
@@ -663,6 +938,9 @@ def redis_clean(url: str) -> None:
 def main() -> None:
     args = arguments_parse()
     gunicorn_check()
+    if args.replica_case:
+        replica_main(args)
+        return
     environment_set(args)
     database_prepare(args.database_url)
     with tempfile.TemporaryDirectory(prefix="bench-order-desk-") as workdir:
