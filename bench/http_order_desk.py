@@ -15,6 +15,15 @@ from /proc, response bytes and queries per order (page). Targets: ratio >= 0.5 a
 
     python bench/http_order_desk.py [--quick] [--json PATH] [--database-url mysql://...] [--redis-url URL]
     python bench/http_order_desk.py --profile [--requests N]   # one worker: top costs of each page
+    python bench/http_order_desk.py --replica-case [--quick] [--json PATH]
+
+The replica case replaces the cases above: it starts a replica pair of its own (backoffice/scripts/replica_pair.py:
+primary 127.0.0.1:3308, replica :3307) and removes it at the end, makes the bench's database on the primary, and
+runs two servers on it, one with REPLICA_DATABASE_URLS set to the replica and one without, in alternating slices.
+In each slice 8 clients place orders through the add form while 4 others (staff who only read, so never pinned
+to the primary) load the order list. Figures: the list's pages/s (target: replica >= 1.0x primary), the primary
+MariaDB's CPU per placed order (from /proc; target: not growing), orders/s, and the replica's SELECTs per list
+page, which show that the lists read there. On one machine both servers share the CPUs: the replica adds no capacity.
 
 gunicorn must be importable by this interpreter (`python -m gunicorn`). The database (default
 `bench_order_desk`) is the benchmark's own: created and migrated when needed, emptied and filled with
