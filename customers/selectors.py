@@ -54,8 +54,24 @@ def visible_to(queryset: QuerySet, *, user, customer_field: str = "customer") ->
         return queryset
     if not customer_field:
         return queryset.filter(owner_id__in=owners)
-    ids = Customer.objects.filter(owner_id__in=owners).values("pk")
-    return queryset.filter(**{f"{customer_field}_id__in": ids})
+    visible = Customer.objects.filter(owner_id__in=owners)
+    if _scope_is_wide(user, visible):
+        # Rows taken in the list's order, skipping the customers outside the scope: for the ids of a scope's
+        # own customers MariaDB reads and sorts every row of theirs before a page (at 1,000,000 orders a
+        # team's list of 2,000 customers took 4x its time at 10,000); for a few customers that is the fast way.
+        hidden = Customer.objects.exclude(owner_id__in=owners).values("pk")
+        return queryset.exclude(**{f"{customer_field}_id__in": hidden})
+    return queryset.filter(**{f"{customer_field}_id__in": visible.values("pk")})
+
+
+WIDE_SCOPE_CUSTOMERS = 500
+
+
+def _scope_is_wide(user, visible: QuerySet) -> bool:
+    """Whether `user`'s scope covers WIDE_SCOPE_CUSTOMERS customers or more: one bounded read, once per user object."""
+    if not hasattr(user, "_scope_is_wide"):
+        user._scope_is_wide = visible.order_by()[WIDE_SCOPE_CUSTOMERS - 1 : WIDE_SCOPE_CUSTOMERS].exists()
+    return user._scope_is_wide
 
 
 def customer_visible(*, user, customer: Customer) -> bool:
