@@ -1,3 +1,4 @@
+import functools
 import re
 
 from django import forms
@@ -7,7 +8,7 @@ from django.db import models
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields
 
@@ -37,6 +38,20 @@ STATUS_COLOURS = {
     Order.Status.CANCELLED: "#909399",
 }
 ACTION_AT_MOST = 500
+@functools.lru_cache(maxsize=64)
+def status_badge_html(status: str, language: str | None):
+    """An order status's badge in one language: the same few strings on every row of every page, made once
+    (a row's own get_status_display() would translate every status label again, for each row)."""
+    label = Order.Status(status).label if status in Order.Status.values else status
+    return format_html(
+        '<span class="order-status order-status-{}" style="background:{};color:#fff;padding:2px 8px;'
+        'border-radius:10px;white-space:nowrap">{}</span>',
+        status,
+        STATUS_COLOURS.get(status, "#909399"),
+        label,
+    )
+
+
 PREVIEW_FIGURES = (
     ("unit_price", _("unit price")),
     ("list_amount", _("list amount")),
@@ -124,13 +139,7 @@ class OrderAdmin(
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        return format_html(
-            '<span class="order-status order-status-{}" style="background:{};color:#fff;padding:2px 8px;'
-            'border-radius:10px;white-space:nowrap">{}</span>',
-            obj.status,
-            STATUS_COLOURS.get(obj.status, "#909399"),
-            obj.get_status_display(),
-        )
+        return status_badge_html(obj.status, get_language())
 
     @admin.display(description=_("retried as"))
     def retried_as_order(self, obj):

@@ -2,6 +2,7 @@
 
 import calendar
 import datetime
+import html
 from types import SimpleNamespace
 from urllib.parse import quote as url_quote
 
@@ -27,13 +28,13 @@ from django.contrib.admin.utils import (
 )
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
-from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils import dateformat, formats, numberformat, timezone
+from django.utils.functional import Promise
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -137,6 +138,49 @@ def result_count(cl) -> str:
     return ngettext("%(count)s result", "%(count)s results", cl.result_count) % {"count": count}
 
 
+def _escaped(value) -> str:
+    """conditional_escape's text (what format_html puts in for a value), without its lazy-argument wrapper."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+def _field_display(field, empty):
+    """display_for_field for one column of a page, with what depends only on the page (the active language's
+    formats) looked up once: date-times and integers, the cells every big list has; any other field Django's."""
+    if getattr(field, "flatchoices", None) or isinstance(field, models.BooleanField):
+        return None
+    empty_values = field.empty_values
+    if isinstance(field, models.DateTimeField):
+        shown_as = formats.get_format("DATETIME_FORMAT")
+
+        def display(value):
+            if value in empty_values:
+                return empty
+            return dateformat.format(timezone.template_localtime(value), shown_as)
+
+        return display
+    if isinstance(field, models.IntegerField):
+        # formats.number_format(value), its separators looked up once
+        language = get_language()
+        separators = (
+            formats.get_format("DECIMAL_SEPARATOR", language),
+            formats.get_format("NUMBER_GROUPING", language),
+            formats.get_format("THOUSAND_SEPARATOR", language),
+        )
+        decimal_separator, grouping, thousand_separator = separators
+
+        def display(value):
+            if value in empty_values:
+                return empty
+            return numberformat.format(value, decimal_separator, None, grouping, thousand_separator, use_l10n=True)
+
+        return display
+    return None
+
+
 def _cell_renderer(cl, index: int, name):
     """How one list_display column turns an object into its cell's classes and inner HTML, decided once per
     page rather than per cell (Django's items_for_result looks the column up again in every row)."""
@@ -145,10 +189,11 @@ def _cell_renderer(cl, index: int, name):
     classes = "action-checkbox" if name == "action_checkbox" else f"field-{_coerce_field_name(name, index)}"
     if name == "action_checkbox" and type(model_admin).action_checkbox is ModelAdmin.action_checkbox:
         label = _("Select this object for an action - {}")
-        # The input Django's CheckboxInput renders, without a form renderer's template per row.
-        return lambda obj: (classes, format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            ACTION_CHECKBOX_NAME, obj.pk, format_html(label, str(obj)),
+        # The input Django's CheckboxInput renders, without a form renderer's template per row; escaped as
+        # format_html escapes (the label is ours, translated, and, as in Django's, not escaped itself).
+        start = f'<input type="checkbox" name="{html.escape(ACTION_CHECKBOX_NAME)}" value="'
+        return lambda obj: (classes, mark_safe(
+            f'{start}{_escaped(obj.pk)}" class="action-select" aria-label="{label.format(_escaped(str(obj)))}">'
         ))
     try:
         field = _get_non_gfk_field(cl.lookup_opts, name)
@@ -160,6 +205,9 @@ def _cell_renderer(cl, index: int, name):
         if isinstance(field.remote_field, models.ManyToOneRel):
             return lambda obj: (classes, _or_empty(getattr(obj, field.name), empty))
         link = name in (cl.list_display_links or ())
+        display = _field_display(field, empty)
+        if display is not None:
+            return lambda obj: (classes, display(getattr(obj, name)))
         return lambda obj: (classes, display_for_field(getattr(obj, name), field, empty, avoid_link=link))
     if callable(name):
         attr = value_of = name  # a function column, called with the object as Django's lookup_field does
@@ -224,10 +272,11 @@ def result_rows(cl) -> list:
             if index == link:
                 key = url_quote(str(quote(getattr(obj, cl.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() does
                 href = url.replace(placeholder, key, 1)
-                cells.append(format_html('<th class="{}"><a href="{}">{}</a></th>', classes, href, shown))
+                cells.append(f'<th class="{_escaped(classes)}"><a href="{_escaped(href)}">{_escaped(shown)}</a></th>')
             else:
-                cells.append(format_html('<td class="{}">{}</td>', classes, shown))
-        # Safe: every cell above is format_html's, which escapes its values (display_for_* return escaped text).
+                cells.append(f'<td class="{_escaped(classes)}">{_escaped(shown)}</td>')
+        # Safe: every value in a cell is escaped as format_html escapes it (_escaped: HTML that is marked safe,
+        # such as display functions' format_html, is kept; any other text is escaped).
         rows.append(ResultList(None, [mark_safe("".join(cells))]))
     return rows
 
