@@ -38,6 +38,8 @@ STATUS_COLOURS = {
     Order.Status.CANCELLED: "#909399",
 }
 ACTION_AT_MOST = 500
+
+
 @functools.lru_cache(maxsize=64)
 def status_badge_html(status: str, language: str | None):
     """An order status's badge in one language: the same few strings on every row of every page, made once
