@@ -88,10 +88,13 @@ def django_ready(database_url: str) -> None:
 def fixture_create(rows: int) -> None:
     """`rows` customers without money, a product, and the two staff users."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.db import connection
 
     from customers.models import Customer, Tier
     from orders.models import Product
+    from rbac.roles import CUSTOMER_SERVICE, FINANCE
+    from rbac.services import roles_setup
 
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
@@ -100,14 +103,18 @@ def fixture_create(rows: int) -> None:
             cursor.execute(f"DELETE FROM {table}")
         if connection.vendor == "mysql":
             cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+    # Finance sees every customer; the account manager in customer service owns them all (the data scope).
+    roles_setup()
+    User = get_user_model()
+    users = {}
+    for name, role in (("bench-finance", FINANCE), ("bench-service", CUSTOMER_SERVICE)):
+        users[name], _created = User.objects.update_or_create(username=name, defaults={"is_staff": True})
+        users[name].groups.set([Group.objects.get(name=role)])
     tier = Tier.objects.create(name="bench", discount_percent="5")
     Customer.objects.bulk_create(
-        Customer(name=f"bench {i}", mobile=f"138{i:08d}", tier=tier) for i in range(rows)
+        Customer(name=f"bench {i}", mobile=f"138{i:08d}", tier=tier, owner=users["bench-service"]) for i in range(rows)
     )
     Product.objects.create(code="BENCH", name="bench", unit_price="10.00", min_quantity=1, max_quantity=1000, sandbox_delay_ms=0)
-    User = get_user_model()
-    for name in ("bench-finance", "bench-service"):
-        User.objects.update_or_create(username=name, defaults={"is_staff": True})
 
 
 def spreadsheet(rows: list[list]) -> bytes:
@@ -173,6 +180,8 @@ def phase(database_url: str, kind: str, how: str, rows: int, results) -> None:
 def preview_time(database_url: str, kind: str, rows: int, results) -> None:
     """The preview (checks, no writes) of a fresh file of `rows` rows."""
     django_ready(database_url)
+    from django.contrib.auth import get_user_model
+
     from core.imports import ImportXLSX
     from customers.imports import RechargeBatch
     from customers.models import Customer
@@ -182,11 +191,13 @@ def preview_time(database_url: str, kind: str, rows: int, results) -> None:
     run = uuid.uuid4().hex[:8]
     if kind == "recharge":
         batch, table = RechargeBatch, [["mobile", "amount", "memo"], *[[m, "1.00", run] for m in mobiles]]
+        actor = get_user_model().objects.get(username="bench-finance")
     else:
         batch, table = OrderBatch, [["mobile", "product", "quantity", "target"], *[[m, "BENCH", 1, run] for m in mobiles]]
+        actor = get_user_model().objects.get(username="bench-service")
     content = spreadsheet(table)
     started = time.perf_counter()
-    result = batch().import_data(ImportXLSX().create_dataset(content), dry_run=True)
+    result = batch().import_data(ImportXLSX().create_dataset(content), dry_run=True, user=actor)
     assert not result.has_errors(), result.error_rows()[:3]
     results.put({"seconds": time.perf_counter() - started, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 

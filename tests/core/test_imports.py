@@ -42,7 +42,7 @@ def test_a_libreoffice_workbook_is_read_formulas_as_text(finance, db):
     assert preview.context.get("confirm_form") is not None, row_errors(preview)
     assert confirm(finance, RECHARGE, preview).status_code == 302
     assert [Customer.objects.get(pk=c.pk).balance for c in (a, b)] == [Decimal("100.00"), Decimal("20.50")]
-    assert list(LedgerEntry.objects.order_by("id").values_list("memo", flat=True)) == ["LibreOffice 充值", "=1+2"]
+    assert list(LedgerEntry.objects.order_by("customer__mobile").values_list("memo", flat=True)) == ["LibreOffice 充值", "=1+2"]
 
 
 def test_a_gbk_csv_as_excel_writes_it_on_chinese_windows_is_read(finance, db):
