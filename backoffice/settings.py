@@ -134,6 +134,8 @@ ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 ASGI_APPLICATION = "backoffice.asgi.application"
 
+FORM_RENDERER = "core.renderers.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
