@@ -96,3 +96,12 @@ def test_lines_of_several_fields_and_check_boxes_are_the_template_ones(rf, order
         assert ours == html_of(REFERENCE.render({"fieldset": fieldset}, request))
         assert ours.count("fieldBox") == 6 and "checkbox-row" in ours
         assert ("errors" in ours) is bool(data)
+
+
+@pytest.mark.parametrize(("data", "errors"), [({}, 4), ({"quantity": "1", "target": "t", "product": "0"}, 2)])
+def test_the_form_alert_is_in_chinese_however_many_errors(client, order, data, errors):
+    client.force_login(role_user(CUSTOMER_SERVICE))
+    response = client.post(reverse("admin:orders_order_add"), data)
+    assert len(response.context["errors"]) >= errors
+    page = response.content.decode()
+    assert "请更正以下错误。" in page and "Please correct" not in page
