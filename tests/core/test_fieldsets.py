@@ -77,7 +77,8 @@ def test_fieldsets_are_the_ones_the_template_rendered(client, order, role, metho
 def test_user_text_in_a_read_only_field_is_escaped(client, order):
     client.force_login(role_user(CUSTOMER_SERVICE))
     page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
-    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+    target_input = re.search(r"<input[^>]*name=\"target\"[^>]*>", page).group(0)
+    assert "value=\"&#34;&gt;&lt;script&gt;x&lt;/script&gt;\"" in target_input and "<script>x</script>" not in page
 
 
 @pytest.mark.parametrize("data", [None, {"name": "", "mobile": "123", "email": "not-an-address"}])
@@ -105,3 +106,13 @@ def test_the_form_alert_is_in_chinese_however_many_errors(client, order, data, e
     assert len(response.context["errors"]) >= errors
     page = response.content.decode()
     assert "请更正以下错误。" in page and "Please correct" not in page
+
+
+def test_typed_text_shown_again_in_a_refused_form_is_escaped(client, order):
+    """The widgets are Jinja2 templates now: what a user typed comes back escaped in the input's value."""
+    client.force_login(role_user(CUSTOMER_SERVICE))
+    typed = '"><script>x</script>'
+    page = client.post(reverse("admin:orders_order_add"), {"quantity": "0", "target": typed, "memo": typed}).content.decode()
+    assert typed not in page
+    target_input = re.search(r"<input[^>]*name=\"target\"[^>]*>", page).group(0)
+    assert "value=\"&#34;&gt;&lt;script&gt;x&lt;/script&gt;\"" in target_input
