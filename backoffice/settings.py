@@ -251,6 +251,7 @@ LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"  # where a sign-in lands when its ?next= is missing or not allowed
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked user or address before any password check
+    "rbac.backends.CachedPermissionsBackend",  # permissions only: through Redis, before ModelBackend queries them
     "django.contrib.auth.backends.ModelBackend",
     "rbac.backends.MobilePasswordBackend",  # a customer's mobile instead of the username
     "rbac.backends.SmsCodeBackend",

@@ -7,4 +7,5 @@ class RbacConfig(AppConfig):
     verbose_name = _("Roles and permissions")
 
     def ready(self):
-        from rbac import sessions, signals  # noqa: F401 - the login log's and signed-in sessions' receivers
+        # The login log's, signed-in sessions' and permission cache's receivers
+        from rbac import permission_cache, sessions, signals  # noqa: F401

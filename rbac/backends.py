@@ -1,9 +1,12 @@
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 from core.validators import MOBILE_RE
 from rbac.accounts import customer_login_account
 from rbac.login_codes import login_code_user
+from rbac.permission_cache import permissions_cached
 
 
 class MobilePasswordBackend(ModelBackend):
@@ -35,3 +38,17 @@ class SmsCodeBackend(ModelBackend):
             return None
         user = login_code_user(mobile=mobile, code=code)
         return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class CachedPermissionsBackend(ModelBackend):
+    """Signs no one in: ahead of ModelBackend, it loads a user's permissions through the cache
+    (rbac.permission_cache). ModelBackend and its subclasses below read the same per-request attribute
+    (`_perm_cache`), so none of them queries again."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if obj is None and user_obj.is_active and not user_obj.is_anonymous and not hasattr(user_obj, "_perm_cache"):
+            user_obj._perm_cache = permissions_cached(user_obj, partial(super().get_all_permissions, user_obj))
+        return super().get_all_permissions(user_obj, obj)
