@@ -1,5 +1,5 @@
-"""The form renderer: Django's Jinja2 copies of its widget, label and error-list templates, and the
-Django-language templates (the admin's widgets, ours) for any it does not have."""
+"""The form renderer: Django's Jinja2 copies of its widget, label and error-list templates and our
+widgets' (core/jinja2), and the Django-language templates (the admin's widgets) for any it has not."""
 
 from functools import cached_property
 
