@@ -354,15 +354,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "core.staticfiles.StaticFilesStorage"},  # the apps' files as they are
+}
 if PRODUCTION:
     # collectstatic (the serve command runs it) copies each file under a content-hashed name too, gzipped
     # beside it, and writes the manifest the pages' links are made from; WhiteNoise serves STATIC_ROOT, the
     # hashed names cached for good. Pages fail until collectstatic has run, hence production mode only:
     # elsewhere runserver and the test server serve the apps' files as they are, nothing collected.
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+    STORAGES["staticfiles"] = {"BACKEND": "core.staticfiles.CompressedManifestStaticFilesStorage"}
     MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- the platform ---------------------------------------------------------------------------------
