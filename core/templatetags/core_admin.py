@@ -54,10 +54,11 @@ def fieldset_html(context, fieldset):
         parts.append(format_html("<h2>{}</h2>", fieldset.name))
     if fieldset.description:
         parts.append(format_html('<div class="description">{}</div>', mark_safe(fieldset.description)))
+    has_errors = bool(fieldset.form.errors)  # none on a form not yet sent: no empty error list to render
     for line in fieldset:
         fields = list(line)
         single = len(line.fields) == 1
-        errors = line.errors() if single else ""
+        errors = line.errors() if single and has_errors else ""
         names = [f"field-{field.field['name'] if field.is_readonly else field.field.name}" for field in fields]
         row_class = _class_names(
             "form-row", "errors" if errors else "", "" if line.has_visible_field else "hidden", *names
@@ -66,7 +67,7 @@ def fieldset_html(context, fieldset):
         for field, name in zip(fields, names, strict=True):
             if not single:
                 hidden = not field.is_readonly and field.field.is_hidden
-                field_errors = "" if field.is_readonly else field.errors()
+                field_errors = "" if field.is_readonly or not has_errors else field.errors()
                 box_class = _class_names("fieldBox", name, "errors" if field_errors else "", "hidden" if hidden else "")
                 parts.append(format_html('<div class="{}">{}', box_class, field_errors))
             elif field.is_checkbox:
