@@ -15,6 +15,11 @@ class OrderPlaceForm(ServiceSaveForm):
     """The order to place (the admin calls order_place): a rule broken at save time (balance spent
     meanwhile, product deactivated) is a form error on its field and writes nothing."""
 
+    # Declared rather than built from the model: the admin would wrap the product's select in links to add,
+    # change and view products (four permission checks and URLs a page) that no one placing an order follows,
+    # and build a customer select only for it to be replaced by the datalist.
+    customer = customer_field(app_label=Order._meta.app_label, model_name=Order._meta.model_name)
+    product = forms.ModelChoiceField(Product.objects.filter(is_active=True), label=_("product"))
     quantity = forms.IntegerField(label=_("quantity"), min_value=1)
 
     class Meta:
@@ -26,9 +31,6 @@ class OrderPlaceForm(ServiceSaveForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        opts = self._meta.model._meta
-        if "customer" in self.fields:
-            self.fields["customer"] = customer_field(app_label=opts.app_label, model_name=opts.model_name)
         # Offer active products; accept any on submit so a product deactivated meanwhile gets the service's message.
         self.fields["product"].queryset = Product.objects.all() if self.is_bound else Product.objects.filter(is_active=True)
 
@@ -38,6 +40,8 @@ class OrderPlaceForm(ServiceSaveForm):
 
 class MyOrderPlaceForm(OrderPlaceForm):
     """A customer's own order: the customer is the signed-in one."""
+
+    customer = None
 
     class Meta(OrderPlaceForm.Meta):
         fields = ["product", "quantity", "target", "memo"]

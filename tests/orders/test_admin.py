@@ -72,6 +72,15 @@ def test_add_form_renders_a_fresh_token_and_the_datalist_widget(service_client):
     assert first.split(token)[1][:60] != second.split(token)[1][:60]
 
 
+def test_add_form_offers_active_products_with_no_links_to_edit_them(admin_client, product):
+    retired = ProductFactory(is_active=False)
+    page = admin_client.get(ADD_URL).content.decode()
+    select = page.split('<select name="product"')[1].split("</select>")[0]
+    assert f'value="{product.pk}"' in select and f'value="{retired.pk}"' not in select
+    # Not even for who may edit products (the admin's add, change and view links cost a permission check each).
+    assert "related-widget-wrapper" not in page and "_id_product" not in page
+
+
 def test_double_submit_places_one_order_and_one_charge(service_client, customer, product):
     funded(customer)
     data = order_post(customer, product)
