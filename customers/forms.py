@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import RefusalShownForm, ServiceSaveForm
@@ -24,7 +25,7 @@ def customer_field(*, app_label: str, model_name: str) -> DatalistModelChoiceFie
             field_name="customer",
             attrs={"placeholder": _("name, mobile or label")},
         ),
-        label=_("customer"),
+        label=capfirst(_("customer")),
         help_text=_("Type a name or mobile and pick a suggestion, or enter the mobile number."),
     )
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import ServiceSaveForm
@@ -19,8 +20,8 @@ class OrderPlaceForm(ServiceSaveForm):
     # change and view products (four permission checks and URLs a page) that no one placing an order follows,
     # and build a customer select only for it to be replaced by the datalist.
     customer = customer_field(app_label=Order._meta.app_label, model_name=Order._meta.model_name)
-    product = forms.ModelChoiceField(Product.objects.filter(is_active=True), label=_("product"))
-    quantity = forms.IntegerField(label=_("quantity"), min_value=1)
+    product = forms.ModelChoiceField(Product.objects.filter(is_active=True), label=capfirst(_("product")))
+    quantity = forms.IntegerField(label=capfirst(_("quantity")), min_value=1)
 
     class Meta:
         model = Order

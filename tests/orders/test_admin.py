@@ -81,6 +81,13 @@ def test_add_form_offers_active_products_with_no_links_to_edit_them(admin_client
     assert "related-widget-wrapper" not in page and "_id_product" not in page
 
 
+def test_add_form_labels_read_as_labels_in_either_language(service_client):
+    english = service_client.get(ADD_URL, headers={"accept-language": "en"}).content.decode()
+    assert all(f'">{label}:</label>' in english for label in ("Customer", "Product", "Quantity"))
+    chinese = service_client.get(ADD_URL, headers={"accept-language": "zh-hans"}).content.decode()
+    assert all(f'">{label}:</label>' in chinese for label in ("客户", "产品", "数量"))
+
+
 def test_double_submit_places_one_order_and_one_charge(service_client, customer, product):
     funded(customer)
     data = order_post(customer, product)
