@@ -46,11 +46,19 @@ def _local(value):
 
 
 def _bounds(cl):
-    """The first and last date of the list: two index-ordered LIMIT 1 reads instead of DISTINCT over all rows."""
+    """The first and last date of the list. The first page's rows give what they can: all of it when they are
+    the whole list, one end when the list is sorted by the date; the rest comes from index-ordered LIMIT 1
+    reads instead of a DISTINCT over all rows."""
     field = cl.date_hierarchy
+    if cl.result_count == 0:
+        return None, None
+    shown = [getattr(row, field) for row in cl.result_list] if cl.page_num == 1 and "__" not in field else []
+    if shown and len(shown) == cl.result_count:
+        return _local(min(shown)), _local(max(shown))
     rows = cl.queryset.order_by().values_list(field, flat=True)
-    first = rows.order_by(field).first()
-    last = rows.order_by(f"-{field}").first()
+    sorted_by = cl.queryset.query.order_by[:1]
+    first = shown[0] if shown and sorted_by == (field,) else rows.order_by(field).first()
+    last = shown[0] if shown and sorted_by == (f"-{field}",) else rows.order_by(f"-{field}").first()
     if first is None or last is None:  # the only row left the list between the reads (a pending order claimed)
         return None, None
     return _local(first), _local(last)
