@@ -85,8 +85,10 @@ class CheckedChangeList(ChangeList):
         try:
             queryset = super().get_queryset(request, exclude_parameters)
             # Some values pass the filter but fail when the SQL is made (a year 0 or 10000, a date
-            # the database cannot hold): make it now, while the answer can still be the list's.
-            queryset.query.get_compiler(queryset.db, elide_empty=False).as_sql()
+            # the database cannot hold): make it now, while the answer can still be the list's. An
+            # address without filters has no such value to check.
+            if self.get_filters_params():
+                queryset.query.get_compiler(queryset.db, elide_empty=False).as_sql()
         except IncorrectLookupParameters:
             self.bad_filter_report(request)
             raise

@@ -214,7 +214,9 @@ class OrderAdmin(
     # --- list --------------------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("customer", "product")  # scoped by CustomerScoped
+        # Scoped by CustomerScoped; the customers and products its list shows come by primary key (list_select_related).
+        shown = [name for name in ("customer", "product") if name in self.list_display]
+        return super().get_queryset(request).prefetch_related(*shown)
 
     def get_search_results(self, request, queryset, search_term):
         customers = customers_visible_to(user=request.user)
