@@ -1,10 +1,14 @@
-"""The big lists' rows (backoffice_admin.result_rows) are the rows Django's own change list renders."""
+"""The big lists' rows (backoffice_admin.result_rows) are the rows Django's own change list renders, and their
+table (backoffice_admin.big_result_list) the one simpleui's template writes."""
 
 import re
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import result_list
 from django.contrib.admin.templatetags.admin_list import results as django_results
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from backoffice.templatetags import backoffice_admin
 from customers.services import balance_recharge
@@ -18,9 +22,14 @@ pytestmark = pytest.mark.django_db
 TBODY_RE = re.compile(r"<tbody>(.*?)</tbody>", re.S)
 
 
+def tags_joined(html: str) -> str:
+    """`html` with the whitespace between tags dropped and any other run of it one space (the templates put each
+    cell and some attributes on their own line)."""
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html.strip()))
+
+
 def rows_of(page: bytes) -> str:
-    """The list's rows, whitespace between tags dropped (Django's template puts each cell on its own line)."""
-    return re.sub(r">\s+<", "><", TBODY_RE.search(page.decode()).group(1).strip())
+    return tags_joined(TBODY_RE.search(page.decode()).group(1))
 
 
 @pytest.fixture
@@ -33,17 +42,31 @@ def orders(product, staff):
     return customer
 
 
-@pytest.mark.parametrize(
-    ("role", "url_name", "params"),
-    [
-        (CUSTOMER_SERVICE, "admin:orders_order_changelist", {}),
-        (CUSTOMER_SERVICE, "admin:orders_order_changelist", {"status": "pending", "q": "object-key"}),
-        (CUSTOMERS, "admin:orders_myorder_changelist", {}),
-        (ADMINISTRATORS, "admin:customers_ledgerentry_changelist", {"o": "-1"}),
-        (CUSTOMERS, "admin:customers_myledgerentry_changelist", {}),
-        (ADMINISTRATORS, "admin:rbac_operationlog_changelist", {}),
-    ],
-)
+LISTS = [
+    (CUSTOMER_SERVICE, "admin:orders_order_changelist", {}),
+    (CUSTOMER_SERVICE, "admin:orders_order_changelist", {"status": "pending", "q": "object-key"}),
+    (CUSTOMER_SERVICE, "admin:orders_order_changelist", {"o": "-4.7"}),  # two columns sorted: their priorities show
+    (CUSTOMERS, "admin:orders_myorder_changelist", {}),
+    (ADMINISTRATORS, "admin:customers_ledgerentry_changelist", {"o": "-1"}),
+    (CUSTOMERS, "admin:customers_myledgerentry_changelist", {}),
+    (ADMINISTRATORS, "admin:rbac_operationlog_changelist", {}),
+]
+
+
+@pytest.mark.parametrize(("role", "url_name", "params"), LISTS)
+def test_the_table_is_the_one_simpleui_writes(client, orders, role, url_name, params):
+    client.force_login(role_user(role, customer=orders if role == CUSTOMERS else None))
+    page = client.get(reverse(url_name), params)
+    cl = page.context["cl"]
+    with translation.override("zh-hans"):
+        theirs = render_to_string("admin/change_list_results.html", result_list(cl))
+        ours = backoffice_admin.big_result_list(cl)
+    assert tags_joined(ours) in tags_joined(page.content.decode())
+    assert tags_joined(ours) == tags_joined(theirs)
+    assert params.get("o") != "-4.7" or 'class="sortpriority"' in ours
+
+
+@pytest.mark.parametrize(("role", "url_name", "params"), LISTS)
 def test_rows_are_the_ones_django_renders(client, orders, monkeypatch, role, url_name, params):
     client.force_login(role_user(role, customer=orders if role == CUSTOMERS else None))
     url = reverse(url_name)
