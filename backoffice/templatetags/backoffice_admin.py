@@ -158,19 +158,27 @@ def _escaped(value) -> str:
 
 def _field_display(field, empty):
     """display_for_field for one column of a page, with what depends only on the page (the active language's
-    formats) looked up once: date-times and integers, the cells every big list has; any other field Django's."""
+    formats) looked up once: date-times, integers and text, the cells every big list has; any other field Django's."""
     if getattr(field, "flatchoices", None) or isinstance(field, models.BooleanField):
         return None
     empty_values = field.empty_values
     if isinstance(field, models.DateTimeField):
-        shown_as = formats.get_format("DATETIME_FORMAT")
+        # dateformat.format(value, DATETIME_FORMAT), the format split into its letters and text once
+        pieces = [
+            (bool(index % 2), piece if index % 2 else dateformat.re_escaped.sub(r"\1", piece))
+            for index, piece in enumerate(dateformat.re_formatchars.split(formats.get_format("DATETIME_FORMAT")))
+            if piece
+        ]
 
         def display(value):
             if value in empty_values:
                 return empty
-            return dateformat.format(timezone.template_localtime(value), shown_as)
+            shown = dateformat.DateFormat(timezone.template_localtime(value))
+            return "".join(str(getattr(shown, piece)()) if letter else piece for letter, piece in pieces)
 
         return display
+    if isinstance(field, (models.CharField, models.TextField)) and not isinstance(field, models.URLField):
+        return lambda value: empty if value in empty_values else str(value)  # display_for_value's, for text
     if isinstance(field, models.IntegerField):
         # formats.number_format(value), its separators looked up once
         language = get_language()
