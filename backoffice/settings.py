@@ -150,6 +150,12 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "backoffice.jinja2.environment"},
+    },
 ]
 
 # --- database -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.contrib.admin.utils import (
 )
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
+from django.template import engines
 from django.utils import dateformat, formats, numberformat, timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
@@ -38,6 +39,13 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def jinja2(context, template_name: str):
+    """The Jinja2 template `template_name` (templates/jinja2, backoffice.jinja2) with this template's context."""
+    found = engines["jinja2"].get_template(template_name)
+    return mark_safe(found.render(context.flatten(), context.get("request")))  # autoescaped by Jinja2
 
 
 def _local(value):
