@@ -1,16 +1,16 @@
-"""The Jinja2 environment of the admin's busiest templates (templates/jinja2): the change lists' search form,
-action bar and pagination are rendered on every list page, and the template language spent more on their loops
-than the rest of the page's templates together. Django's template tags they used are the functions here."""
+"""The Jinja2 environment of the admin's busiest templates (templates/jinja2): the change lists' search form and
+action bar are rendered on every list page, and the template language spent more on their loops than the page's
+rows cost. The Django template tags they used are the functions here."""
 
 import datetime
 
 from django.conf import settings
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.template.defaultfilters import date, escapejs, json_script
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import capfirst
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext
 from jinja2 import Environment
 from markupsafe import Markup
 from simpleui.templatetags import simpletags
@@ -29,13 +29,21 @@ def load_dates(cl) -> Markup:
     return Markup(simpletags.load_dates({"cl": cl}))
 
 
+def add_url(opts, preserved_filters, is_popup, to_field) -> str:
+    """{% url opts|admin_urlname:'add' as url %}{% add_preserved_filters url is_popup to_field %}"""
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+    return add_preserved_filters({"opts": opts, "preserved_filters": preserved_filters}, url, is_popup, to_field)
+
+
 def environment(**options) -> Environment:
     env = Environment(**options)
     env.globals.update(
-        _=gettext, ngettext=ngettext, static=static, url=reverse, now=now, get_language=get_language,
+        _=gettext, static=static, now=now,
         load_dates=load_dates, get_date_type=simpletags.get_date_type, has_filter=simpletags.has_filter,
-        search_placeholder=lambda cl: backoffice_hardened.search_placeholder({"cl": cl}),
-        result_count=backoffice_admin.result_count,
+        search_placeholder=backoffice_hardened.search_placeholder,
+        result_count=backoffice_admin.result_count, count_capped=backoffice_admin.count_capped,
+        count_limit=backoffice_admin.count_limit, add_url=add_url, custom_buttons=backoffice_hardened.custom_buttons,
+        model_ajax_url=lambda opts: simpletags.get_model_ajax_url({"opts": opts}),
     )
-    env.filters.update(escapejs=escapejs, json_script=json_script, capfirst=capfirst)
+    env.filters.update(escapejs=escapejs, json_script=json_script)
     return env

@@ -138,7 +138,6 @@ def count_capped(cl) -> bool:
     return limit is not None and cl.result_count > limit
 
 
-@register.simple_tag
 def count_limit(cl) -> str:
     """The count a bounded paginator stops at, as people read it ("10,000")."""
     return f"{cl.paginator.COUNT_LIMIT:,}"

@@ -1,5 +1,5 @@
-"""Data for the simpleui templates we harden (templates/admin/base.html, actions.html): plain Python
-values for `json_script`, instead of simpleui's tags that write JSON into a <script> unescaped."""
+"""Data for the simpleui templates we harden (templates/admin/base.html, templates/jinja2/admin/actions.html):
+plain Python values for `json_script`, instead of simpleui's tags that write JSON into a <script> unescaped."""
 
 import functools
 import html
@@ -40,11 +40,10 @@ def action_permission_exists(app_label: str, model_name: str, codename: str) -> 
     ).exists()
 
 
-@register.simple_tag(takes_context=True)
-def custom_buttons(context) -> dict:
+def custom_buttons(request, cl) -> dict:
     """simpleui's action buttons (labels, icons, confirmations), as data: simpletags.get_custom_button,
     with its query per action and page (does a permission of the action's name exist?) asked once per process."""
-    request, admin = context.request, context["cl"].model_admin
+    admin = cl.model_admin
     opts = admin.opts
     data = {}
     for eid, (name, (function, _name, label)) in enumerate((admin.get_actions(request) or {}).items()):
@@ -91,9 +90,7 @@ def _search_placeholder(model, search_fields: tuple, language: str | None) -> st
     return ",".join(verboses)
 
 
-@register.simple_tag(takes_context=True)
-def search_placeholder(context) -> str:
+def search_placeholder(cl) -> str:
     """simpleui's search_placeholder (the searched fields' names), made once per model, fields and language:
     simpleui's lists every field of the model and of each related model, translated, on every list page."""
-    cl = context.get("cl")
     return _search_placeholder(cl.model, tuple(cl.search_fields), get_language())
