@@ -31,7 +31,6 @@ from django.db import models
 from django.template import engines
 from django.utils import dateformat, formats, numberformat, timezone
 from django.utils.functional import Promise
-from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.text import capfirst
@@ -306,29 +305,27 @@ def result_rows(cl) -> list:
 
 
 def _header_html(header: dict, sorted_fields: int) -> str:
-    """One column's header as simpleui's change_list_results.html writes it."""
+    """One column's header as simpleui's change_list_results.html writes it, escaped as format_html escapes."""
     text = capfirst(header["text"])
     if isinstance(header["text"], SafeData):
         text = mark_safe(text)  # as the template's capfirst filter keeps safe text safe
+    text = _escaped(text)
     sort_options = ""
     if header["sortable"] and header["sort_priority"] > 0:
         priority = ""
         if sorted_fields > 1:
             title = _("Sorting priority: %(priority_number)s") % {"priority_number": header["sort_priority"]}
-            priority = format_html('<span class="sortpriority" title="{}">{}</span>', title, header["sort_priority"])
-        sort_options = format_html(
-            '<div class="sortoptions"><a class="sortremove" href="{}" title="{}"></a>{}'
-            '<a href="{}" class="toggle {}" title="{}"></a></div>',
-            header["url_remove"], _("Remove from sorting"), priority,
-            header["url_toggle"], "ascending" if header["ascending"] else "descending", _("Toggle sorting"),
+            priority = f'<span class="sortpriority" title="{_escaped(title)}">{header["sort_priority"]}</span>'
+        direction = "ascending" if header["ascending"] else "descending"
+        sort_options = (
+            f'<div class="sortoptions"><a class="sortremove" href="{_escaped(header["url_remove"])}"'
+            f' title="{_escaped(_("Remove from sorting"))}"></a>{priority}<a href="{_escaped(header["url_toggle"])}"'
+            f' class="toggle {direction}" title="{_escaped(_("Toggle sorting"))}"></a></div>'
         )
-    if header["sortable"]:
-        text = format_html('<a href="{}">{}</a>', header["url_primary"], text)
-    else:
-        text = format_html("<span>{}</span>", text)
-    return format_html(
-        '<th scope="col" {}>{}<div class="text">{}</div><div class="clear"></div></th>',
-        header["class_attrib"], sort_options, text,
+    text = f'<a href="{_escaped(header["url_primary"])}">{text}</a>' if header["sortable"] else f"<span>{text}</span>"
+    return (
+        f'<th scope="col" {_escaped(header["class_attrib"])}>{sort_options}<div class="text">{text}</div>'
+        '<div class="clear"></div></th>'
     )
 
 
@@ -343,8 +340,8 @@ def big_result_list(cl) -> str:
         f'<tr class="row{index % 2 + 1}">{"".join(str(cell) for cell in row)}</tr>'
         for index, row in enumerate(result_rows(cl))
     )
-    # Safe: the headers come from format_html, the hidden fields and the cells are the safe HTML that the
-    # template wrote unescaped.
+    # Safe: the headers' values are escaped as format_html escapes them (_escaped), the hidden fields and the
+    # cells are the safe HTML that the template wrote unescaped.
     return mark_safe(
         (f'<div class="hiddenfields">{hidden}</div>' if hidden else "")
         + '<div class="results"><table id="result_list"><thead><tr>'

@@ -153,6 +153,15 @@ def test_the_search_term_reaches_the_script_through_escapejs(client):
 
 
 @pytest.mark.django_db
+def test_the_address_parameters_come_back_escaped_in_the_search_form(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    typed = '"><script>window.__xss=1</script>'
+    html = client.get("/admin/orders/order/", {"o": typed, "q": "x"}).content.decode()
+    assert '<input type="hidden" name="o" value="&#34;&gt;&lt;script&gt;window.__xss=1&lt;/script&gt;"/>' in html
+    assert "<script>window.__xss=1" not in html
+
+
+@pytest.mark.django_db
 def test_messages_reach_the_page_as_json_and_plain_text(client):
     customer = CustomerFactory(name=SCRIPT_BREAKOUT)
     product = ProductFactory()
