@@ -163,8 +163,15 @@ class BigListMixin(MoneyColumnsMixin, InputChecksMixin):
 
     paginator = BoundedCountPaginator
     show_full_result_count = False
-    change_list_template = "admin/big_change_list.html"
     date_hierarchy = "created_at"
+
+    @property
+    def change_list_template(self):
+        return "admin/big_change_list.html"  # Jinja2: the whole page, import-export's links included
+
+    @change_list_template.setter
+    def change_list_template(self, _name):
+        """import-export's mixins set their own change list templates, wherever they sit among a class's bases."""
 
 
 class ServiceRefused(Exception):

@@ -114,7 +114,6 @@ class OrderAdmin(
     CustomerScoped, BatchImportMixin, OperationLogged, ServiceSaveAdmin, BigListMixin, SafeExportMixin, admin.ModelAdmin
 ):
     form = OrderPlaceForm
-    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
     batch_class = OrderBatch
     import_title = _("Mass order")
     add_recorded_by_service = True

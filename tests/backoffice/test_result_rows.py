@@ -57,7 +57,7 @@ LISTS = [
 def test_the_table_is_the_one_simpleui_writes(client, orders, role, url_name, params):
     client.force_login(role_user(role, customer=orders if role == CUSTOMERS else None))
     page = client.get(reverse(url_name), params)
-    cl = page.context["cl"]
+    cl = page.context_data["cl"]
     with translation.override("zh-hans"):
         theirs = render_to_string("admin/change_list_results.html", result_list(cl))
         ours = backoffice_admin.big_result_list(cl)
@@ -73,7 +73,7 @@ def test_rows_are_the_ones_django_renders(client, orders, monkeypatch, role, url
     with monkeypatch.context() as patched:  # every column takes the one-pass way: no fall-back to Django's rows
         patched.setattr(backoffice_admin, "django_results", lambda cl: pytest.fail("fell back to Django's rows"))
         ours = client.get(url, params)
-    assert ours.status_code == 200 and ours.context["cl"].result_list
+    assert ours.status_code == 200 and ours.context_data["cl"].result_list
     monkeypatch.setattr(backoffice_admin, "result_rows", lambda cl: list(django_results(cl)))
     theirs = rows_of(client.get(url, params).content)
     assert rows_of(ours.content) == theirs

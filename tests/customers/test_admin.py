@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.contrib.staticfiles import finders
 from django.db.models.signals import pre_save
 from django.urls import reverse
@@ -48,7 +49,7 @@ def test_debit_beyond_the_balance_is_a_form_error_and_writes_nothing(finance_cli
     response = finance_client.post(DEBIT_URL, move(customer, amount="10.01"))
     assert response.status_code == 200
     assert response.context["adminform"].form.non_field_errors()
-    assert not list(response.context["messages"])
+    assert not list(get_messages(response.wsgi_request))
     customer.refresh_from_db()
     assert customer.balance == Decimal("10.00") and LedgerEntry.objects.count() == 1
 
@@ -58,7 +59,7 @@ def test_debit_takes_money(finance_client, customer):
     assert finance_client.post(DEBIT_URL, move(customer, amount="4.50")).status_code == 302
     customer.refresh_from_db()
     assert customer.balance == Decimal("5.50")
-    assert list(finance_client.get(reverse("admin:customers_debit_changelist")).context["cl"].result_list) == [
+    assert list(finance_client.get(reverse("admin:customers_debit_changelist")).context_data["cl"].result_list) == [
         LedgerEntry.objects.get(kind="debit")
     ]
 
@@ -112,7 +113,7 @@ def test_ledger_search_and_filters(client, customer, product):
     ]:
         response = client.get(url, query)
         assert response.status_code == 200
-        assert {e.kind for e in response.context["cl"].result_list} == kinds
+        assert {e.kind for e in response.context_data["cl"].result_list} == kinds
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def test_customer_sees_only_own_ledger(client, product):
     for c in (alice, bob):
         balance_recharge(customer_id=c.pk, amount="10", actor=None)
     client.force_login(role_user(CUSTOMERS, customer=alice))
-    rows = client.get(reverse("admin:customers_myledgerentry_changelist")).context["cl"].result_list
+    rows = client.get(reverse("admin:customers_myledgerentry_changelist")).context_data["cl"].result_list
     assert {e.customer_id for e in rows} == {alice.pk}
     bobs = bob.ledger_entries.get()
     assert client.get(reverse("admin:customers_myledgerentry_change", args=[bobs.pk])).status_code == 404
@@ -222,7 +223,7 @@ def test_a_login_account_taken_meanwhile_is_a_form_error_and_writes_nothing(serv
         pre_save.disconnect(taken_meanwhile, sender=Customer)
     assert response.status_code == 200
     assert "login_account" in response.context["adminform"].form.errors
-    assert not list(response.context["messages"])
+    assert not list(get_messages(response.wsgi_request))
     customer.refresh_from_db()
     other.refresh_from_db()
     assert (customer.name, customer.user, other.user) == (form.initial["name"], None, None)  # all rolled back
@@ -264,7 +265,7 @@ def test_a_refused_debit_shows_inside_the_form_s_error_card(finance_client, cust
 def test_the_confirmation_says_the_new_balance(finance_client, customer, url, amount, said):
     balance_recharge(customer_id=customer.pk, amount="10", actor=None)
     response = finance_client.post(url, move(customer, amount=amount), follow=True)
-    assert [str(message) for message in response.context["messages"]] == [said.format(customer=customer)]
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [said.format(customer=customer)]
 
 
 def test_save_and_add_another_comes_back_to_an_empty_form_with_the_confirmation(finance_client, customer):
@@ -273,7 +274,7 @@ def test_save_and_add_another_comes_back_to_an_empty_form_with_the_confirmation(
     assert response.status_code == 302 and response.url == DEBIT_URL
     page = finance_client.get(DEBIT_URL)
     assert "_continue" not in page.content.decode()  # a saved debit cannot be edited again
-    assert len(list(page.context["messages"])) == 1
+    assert len(list(get_messages(page.wsgi_request))) == 1
 
 
 def test_toasts_read_left_to_right_instead_of_justified(finance_client):

@@ -32,7 +32,7 @@ def test_the_lists_it_links_are_the_customer_s_own(client, customer):
         balance_recharge(customer_id=who.pk, amount="10", actor=None)
     client.force_login(role_user(FINANCE))
     tools = dict(client.get(reverse("admin:customers_customer_change", args=[customer.pk])).context["customer_tools"])
-    ledger = client.get(tools["该客户的交易记录"]).context["cl"].result_list
+    ledger = client.get(tools["该客户的交易记录"]).context_data["cl"].result_list
     assert {entry.customer_id for entry in ledger} == {customer.pk}
     recharge_form = client.get(tools["充值"]).context["adminform"].form
     assert recharge_form["customer"].value() == str(customer)

@@ -3,6 +3,7 @@ and offers deactivation, which the operation log records."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from customers.models import Customer
@@ -57,7 +58,7 @@ def test_deactivation_is_recorded_in_the_operation_log(service_client, with_hist
     )
     with_history.refresh_from_db()
     assert not with_history.is_active
-    assert "已停用 1 个客户。" in [str(message) for message in response.context["messages"]]
+    assert "已停用 1 个客户。" in [str(message) for message in get_messages(response.wsgi_request)]
     record = OperationLog.objects.get(
         object_type="customers.customer", object_id=str(with_history.pk), action=OperationLog.Action.CHANGE
     )

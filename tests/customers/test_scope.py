@@ -81,7 +81,7 @@ def listed(client, url_name, **params) -> set[int]:
     if response.status_code == 400 and set(params) - {"q"}:  # Django refuses a lookup its filters do not offer
         return set()
     assert response.status_code == 200
-    rows = response.context["cl"].result_list
+    rows = response.context_data["cl"].result_list
     return {row.pk if isinstance(row, Customer) else row.customer_id for row in rows}
 
 

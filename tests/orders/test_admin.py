@@ -2,6 +2,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -144,7 +145,7 @@ def test_product_deactivated_before_save_is_a_form_error_and_writes_nothing(serv
     assert "product" in response.context["adminform"].form.errors
     assert not Order.objects.exists()
     assert LedgerEntry.objects.count() == 1
-    assert not [m for m in response.context["messages"]]
+    assert not [m for m in get_messages(response.wsgi_request)]
 
 
 @pytest.mark.parametrize(
@@ -226,7 +227,7 @@ def test_cancel_selected_reports_each_order(service_client, customer, product):
     response = service_client.post(
         LIST_URL, {"action": "cancel_selected", "_selected_action": [pending.pk, done.pk]}, follow=True
     )
-    texts = [str(m) for m in response.context["messages"]]
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert len(texts) == 2
     assert any(pending.order_no in t for t in texts) and any(done.order_no in t for t in texts)
     pending.refresh_from_db()
@@ -246,7 +247,7 @@ def test_retry_selected_reports_each_order(client, customer, product):
     pending = order_place(customer_id=customer.pk, product_id=product.pk, quantity=1, target="t", actor=None)
 
     response = client.post(LIST_URL, {"action": "retry_selected", "_selected_action": [failed.pk, pending.pk]}, follow=True)
-    levels = {m.level_tag: str(m) for m in response.context["messages"]}
+    levels = {m.level_tag: str(m) for m in get_messages(response.wsgi_request)}
     retry = Order.objects.get(token=f"retry-{failed.order_no}")
     assert failed.order_no in levels["success"] and retry.order_no in levels["success"]
     assert pending.order_no in levels["warning"]
@@ -262,7 +263,7 @@ def test_an_action_on_more_orders_than_it_handles_does_nothing(service_client, c
     response = service_client.post(
         LIST_URL, {"action": "cancel_selected", "_selected_action": [o.pk for o in orders]}, follow=True
     )
-    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
     assert set(Order.objects.values_list("status", flat=True)) == {"pending"}
 
 
@@ -316,7 +317,7 @@ def test_search_maps_terms_to_indexed_lookups(service_client, product):
     b = order_place(customer_id=li.pk, product_id=product.pk, quantity=1, target="t", actor=None)
 
     def found(term):
-        return set(service_client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+        return set(service_client.get(LIST_URL, {"q": term}).context_data["cl"].result_list)
 
     assert found(a.order_no) == {a}
     assert found("13987654321") == {b}
@@ -331,7 +332,7 @@ def test_search_also_finds_orders_by_their_target_exactly(service_client, produc
     lis = order_place(customer_id=li.pk, product_id=product.pk, quantity=1, target="game-42", actor=None)
 
     def found(term):
-        return set(service_client.get(LIST_URL, {"q": term}).context["cl"].result_list)
+        return set(service_client.get(LIST_URL, {"q": term}).context_data["cl"].result_list)
 
     assert found("13987654321") == {for_li, lis}  # Li's own order, and the one topping up her phone
     assert found("game-42") == {lis}
@@ -348,7 +349,7 @@ def test_a_customer_searches_her_orders_by_number_or_target(client, product):
     client.force_login(role_user(CUSTOMERS, customer=alice))
 
     def found(term):
-        return set(client.get(reverse("admin:orders_myorder_changelist"), {"q": term}).context["cl"].result_list)
+        return set(client.get(reverse("admin:orders_myorder_changelist"), {"q": term}).context_data["cl"].result_list)
 
     assert found("alice-tv") == {tv}
     assert found(phone.order_no) == {phone}
@@ -363,7 +364,7 @@ def test_customer_sees_only_own_orders_and_404_for_others(client, product):
     theirs = order_place(customer_id=bob.pk, product_id=product.pk, quantity=1, target="t", actor=None)
     client.force_login(role_user(CUSTOMERS, customer=alice))
     listing = client.get(reverse("admin:orders_myorder_changelist"))
-    assert list(listing.context["cl"].result_list) == [mine]
+    assert list(listing.context_data["cl"].result_list) == [mine]
     assert client.get(reverse("admin:orders_myorder_change", args=[mine.pk])).status_code == 200
     assert client.get(reverse("admin:orders_myorder_change", args=[theirs.pk])).status_code == 404
     assert client.get(reverse("admin:orders_myorder_history", args=[theirs.pk])).status_code == 404

@@ -191,11 +191,11 @@ def test_each_person_sees_and_downloads_only_their_own_exports(two_customers, sm
     download = reverse("admin:core_exportjob_download", args=[job.pk])
 
     other = user_client(second)
-    assert list(other.get(EXPORTS).context["cl"].result_list) == []
+    assert list(other.get(EXPORTS).context_data["cl"].result_list) == []
     assert other.get(download).status_code == 404
     assert other.get(reverse("admin:core_exportjob_change", args=[job.pk])).status_code in (302, 404)
     root = user_client(UserFactory(username="root", is_staff=True, is_superuser=True))
-    assert list(root.get(EXPORTS).context["cl"].result_list) == [job]
+    assert list(root.get(EXPORTS).context_data["cl"].result_list) == [job]
     assert root.get(download).status_code == 200
     # finance may export (the ledger), so has an exports list, but not this file
     assert user_client(role_user(FINANCE)).get(download).status_code == 404

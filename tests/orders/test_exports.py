@@ -262,7 +262,7 @@ def test_the_customer_list_with_year_zero_was_a_500(superuser_client, planted):
 def test_good_filters_still_filter_lists_and_exports(superuser_client, planted):
     year = Order.objects.first().created_at.year
     list_page = superuser_client.get(reverse("admin:orders_order_changelist") + f"?created_at__year={year}&status__exact=pending")
-    assert list_page.status_code == 200 and len(list_page.context["cl"].result_list) == len(FORMULAE)
+    assert list_page.status_code == 200 and len(list_page.context_data["cl"].result_list) == len(FORMULAE)
     assert len(csv_rows(export(superuser_client, ORDER_EXPORT, OrderResource, "csv", f"created_at__year={year}"))) == 8
     assert len(csv_rows(export(superuser_client, ORDER_EXPORT, OrderResource, "csv", f"created_at__year={year - 1}"))) == 1
     assert len(csv_rows(export(superuser_client, LEDGER_EXPORT, LedgerEntryResource, "csv", "kind__exact=debit"))) == 2

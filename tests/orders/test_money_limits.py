@@ -4,6 +4,7 @@ refund would is still a failure (flagged, reported by reconcile, completed later
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import translation
@@ -72,7 +73,7 @@ def test_the_admin_cancel_action_says_so_and_cancels_the_others(client, customer
         follow=True,
     )
     assert response.status_code == 200
-    texts = [str(m) for m in response.context["messages"]]
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("more than the largest balance" in text for text in texts), texts
     assert any(fine.order_no in text and "cancelled" in text for text in texts), texts
     assert Order.objects.get(pk=blocked.pk).status == Status.PENDING and refunds(blocked) == 0

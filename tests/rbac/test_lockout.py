@@ -93,7 +93,7 @@ def test_an_administrator_sees_the_lockout_and_unlocks_it_in_the_admin(client, a
     staff.force_login(administrator)
     listing = staff.get(LOCKOUTS, {"q": MOBILE})
     assert listing.status_code == 200
-    rows = list(listing.context["cl"].result_list)
+    rows = list(listing.context_data["cl"].result_list)
     assert [(row.username, row.ip_address, row.user_total, row.address_total) for row in rows] == [
         ("alice", "203.0.113.1", 3, 3)
     ]

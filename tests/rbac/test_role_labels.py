@@ -52,12 +52,12 @@ def test_the_user_list_names_roles_in_chinese_and_filters_by_them(admin_client):
     finance = role_user(FINANCE, scoped=True)
     response = admin_client.get(reverse("admin:auth_user_changelist"))
     assert "财务" in response.content.decode()
-    role_filter = next(spec for spec in response.context["cl"].filter_specs if spec.field_path == "groups")
+    role_filter = next(spec for spec in response.context_data["cl"].filter_specs if spec.field_path == "groups")
     labels = {label for _pk, label in role_filter.lookup_choices}
     assert ROLES_IN_CHINESE <= labels and not labels & ROLE_NAMES
     group = Group.objects.get(name=FINANCE)
     filtered = admin_client.get(reverse("admin:auth_user_changelist"), {"groups__id__exact": group.pk})
-    assert list(filtered.context["cl"].result_list) == [finance]
+    assert list(filtered.context_data["cl"].result_list) == [finance]
 
 
 @pytest.mark.parametrize("url_name", ["admin:auth_user_change", "admin:auth_group_change"])

@@ -30,7 +30,7 @@ def visit():
 def test_a_sign_in_is_listed_for_administrators_with_its_address(client, visit):
     user, _browser = visit
     client.force_login(role_user(ADMINISTRATORS))
-    rows = client.get(SESSIONS).context["cl"].result_list
+    rows = client.get(SESSIONS).context_data["cl"].result_list
     mine = [row for row in rows if row.user_id == user.pk]
     assert len(mine) == 1 and mine[0].address == "10.0.0.7" and mine[0].user_agent == "Firefox 140"
 
