@@ -2,11 +2,13 @@
 
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.messages import constants
 from django.contrib.messages.storage.base import Message
+from django.contrib.staticfiles import finders
 from django.urls import clear_url_caches, reverse
 from django.utils.html import escapejs, format_html
 
@@ -186,7 +188,9 @@ def test_messages_reach_the_page_as_json_and_plain_text(client):
     data = html[start:].split(">", 1)[1].split("</script>", 1)[0]
     [message] = json.loads(data)
     assert SCRIPT_BREAKOUT in message["msg"] and message["tag"] == "warning"
-    assert "dangerouslyUseHTMLString: true" not in html
+    assert "core/frame.js" in html  # the script that shows them, as plain text
+    frame = Path(finders.find("core/frame.js")).read_text()
+    assert "dangerouslyUseHTMLString: false" in frame and "dangerouslyUseHTMLString: true" not in html + frame
 
 
 def test_a_message_built_as_html_reads_as_its_sentence_and_plain_text_stays_as_typed():
