@@ -171,7 +171,8 @@ class BigListMixin(MoneyColumnsMixin, InputChecksMixin):
 
     @change_list_template.setter
     def change_list_template(self, _name):
-        """import-export's mixins set their own change list templates, wherever they sit among a class's bases."""
+        """Ignored: import-export's mixins set their own change list templates from __init__, wherever they sit among
+        a class's bases, and the page writes their Import and Export links itself."""
 
 
 class ServiceRefused(Exception):
